@@ -1,0 +1,65 @@
+// The stack of layers being served: filters (outermost first) over one
+// plugin.  Runs the lifecycle in nbdkit's order and opens a connection's
+// chain of contexts through every filter.
+#pragma once
+
+#include <memory>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nbdkit/plugin.hpp>
+
+namespace nbdkit::server {
+
+// Names of every built-in plugin and filter, sorted.
+std::vector<std::string> registered_plugins();
+std::vector<std::string> registered_filters();
+
+class Backend {
+ public:
+  // Throws nbdkit::Error naming the plugin or filter that does not exist.
+  Backend(const std::string& plugin_name, const std::vector<std::string>& filter_names);
+  ~Backend();
+
+  const std::string& plugin_name() const { return plugin_name_; }
+  const std::vector<std::string>& filter_names() const { return filter_names_; }
+  Plugin& plugin() { return *plugin_; }
+  const Plugin& plugin() const { return *plugin_; }
+  const std::vector<std::unique_ptr<Filter>>& filters() const { return filters_; }
+
+  void load();
+  // Offers the key to each filter, outermost first, then to the plugin.
+  void config(std::string_view key, std::string_view value);
+  void config_complete();
+  void get_ready();
+  void after_fork();
+  // Every layer's cleanup then unload; safe to call more than once.
+  void cleanup_and_unload();
+
+  // The minimum over every layer.
+  ThreadModel thread_model() const;
+  // True when every layer's data calls are nonblocking.
+  bool data_calls_are_nonblocking() const;
+
+  // Throws nbdkit::Error when a layer refuses the client.
+  void preconnect(bool readonly);
+  std::unique_ptr<Context> open(bool readonly, std::string_view exportname, bool is_tls);
+  std::vector<ExportInfo> list_exports(bool readonly, bool is_tls);
+  std::string default_export(bool readonly, bool is_tls);
+
+  // The `--dump-plugin` text for the plugin and each filter.
+  void dump_plugin(std::ostream& out) const;
+  std::string config_help() const;
+
+ private:
+  std::string plugin_name_;
+  std::vector<std::string> filter_names_;
+  std::unique_ptr<Plugin> plugin_;
+  std::vector<std::unique_ptr<Filter>> filters_;
+  bool loaded_ = false;
+  bool unloaded_ = false;
+};
+
+}  // namespace nbdkit::server

@@ -1,0 +1,30 @@
+// One client connection: the NBD handshake (newstyle fixed or oldstyle)
+// and the transmission phase.
+#pragma once
+
+#include <memory>
+
+#include "backend.hpp"
+#include "options.hpp"
+#include "tls.hpp"
+#include "transport.hpp"
+
+namespace nbdkit::server {
+
+struct ServerContext {
+  const Options& options;
+  Backend& backend;
+  TlsServer* tls;  // nullptr when TLS is off or no credentials loaded
+};
+
+// Serves one client from handshake to disconnect, on the calling thread
+// (it may start worker threads of its own).  Never throws: errors are
+// logged and end only this connection.
+void serve_connection(ServerContext& ctx, std::unique_ptr<PlainTransport> transport);
+
+// Makes every connection inside serve_connection() stop reading new
+// requests, finish and answer those in flight, and return.  Used for a
+// graceful shutdown.
+void stop_all_connections();
+
+}  // namespace nbdkit::server
