@@ -51,13 +51,20 @@ class Backend {
 
   // The `--dump-plugin` text for the plugin and each filter.
   void dump_plugin(std::ostream& out) const;
+  // The `--help` text of each filter (outermost first), then the plugin's.
   std::string config_help() const;
+  // The `--version` lines after nbdkit's own: "NAME VERSION" for each
+  // filter (outermost first), then the plugin.
+  std::string versions() const;
 
  private:
   std::string plugin_name_;
   std::vector<std::string> filter_names_;
   std::unique_ptr<Plugin> plugin_;
   std::vector<std::unique_ptr<Filter>> filters_;
+  std::unique_ptr<Context> open_from(size_t layer, bool readonly, std::string_view exportname,
+                                    bool is_tls);
+
   bool loaded_ = false;
   bool unloaded_ = false;
 };

@@ -16,6 +16,10 @@ struct TlsSettings {
   std::string certificates_dir;  // --tls-certificates (empty: default dirs)
   std::string psk_file;          // --tls-psk (takes precedence)
   bool verify_peer = false;      // --tls-verify-peer
+  // --tls given at all.  Without it TLS is `on` whenever credentials load
+  // and silently off otherwise (as nbdkit).
+  bool policy_set = false;
+  std::string priority;          // --tls-priority (empty: our default)
 };
 
 class TlsServer {
@@ -34,6 +38,15 @@ class TlsServer {
   virtual std::unique_ptr<Transport> upgrade(std::unique_ptr<PlainTransport> plain) = 0;
 
   virtual bool uses_psk() const = 0;
+
+  // The policy in force: `on` or `require` (`on` also when --tls was not
+  // given and credentials were found).  Drives $tls and require checks.
+  virtual TlsPolicy policy() const = 0;
+
+  // The first username in the PSK file as it was at start-up (empty for
+  // X.509): what a --run URI names, since libnbd otherwise falls back to
+  // the login name.
+  virtual std::string psk_username() const = 0;
 };
 
 }  // namespace nbdkit::server

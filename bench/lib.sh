@@ -1,0 +1,68 @@
+# shellcheck shell=bash
+# Helpers for benchmark scripts.  Source it from bash:
+#
+#   source "$(dirname "$0")/lib.sh"
+#
+# It brings in tests/lib/common.sh (servers started by PID and cleaned up
+# on exit, $TEST_TMPDIR) and adds server CPU accounting and fio runs.
+
+source "$(dirname "${BASH_SOURCE[0]}")/../tests/lib/common.sh"
+
+CLOCK_TICKS_PER_SECOND=$(getconf CLK_TCK)
+
+# process_cpu_ticks PID: user + system CPU time of every thread of PID
+# (fields 14 and 15 of /proc/PID/stat), in clock ticks.
+process_cpu_ticks() {
+    local stat fields
+    stat=$(<"/proc/$1/stat")
+    # Field 2, the command name, may hold spaces: split after its ')'.
+    read -ra fields <<<"${stat##*) }"
+    echo $((fields[11] + fields[12]))
+}
+
+# cpu_us_per_request TICKS REQUESTS: CPU microseconds per request.
+cpu_us_per_request() {
+    awk -v ticks="$1" -v requests="$2" -v hz="$CLOCK_TICKS_PER_SECOND" \
+        'BEGIN { printf "%.2f", requests ? ticks * 1e6 / hz / requests : 0 }'
+}
+
+# run_fio URI SECONDS FIO-ARGS...: one time-bounded fio job (nbd engine,
+# one connection) against URI.  Prints "REQUESTS SECONDS BYTES" (what it
+# did, and how long it took).
+run_fio() {
+    local uri=$1 seconds=$2
+    shift 2
+    fio --name=bench --ioengine=nbd --uri="$uri" --time_based \
+        --runtime="$seconds" --output-format=json \
+        --output="$TEST_TMPDIR/fio.json" "$@" >/dev/null
+    /usr/bin/python3 - "$TEST_TMPDIR/fio.json" <<'PY'
+import json, sys
+[job] = json.load(open(sys.argv[1]))["jobs"]
+assert job["error"] == 0, job["error"]
+directions = [job[d] for d in ("read", "write", "trim")]
+print(sum(d["total_ios"] for d in directions),
+      job["job_runtime"] / 1000,
+      sum(d["io_bytes"] for d in directions))
+PY
+}
+
+# measure PID COMMAND...: runs COMMAND, which prints "REQUESTS SECONDS
+# BYTES", and prints "REQUESTS_PER_SECOND BYTES_PER_SECOND
+# CPU_US_PER_REQUEST" where the CPU time is server PID's over the run.
+measure() {
+    local pid=$1 ticks_before ticks_after result requests elapsed bytes
+    shift
+    ticks_before=$(process_cpu_ticks "$pid")
+    result=$("$@")
+    ticks_after=$(process_cpu_ticks "$pid")
+    read -r requests elapsed bytes <<<"$result"
+    awk -v r="$requests" -v s="$elapsed" -v b="$bytes" \
+        'BEGIN { printf "%.0f %.0f ", r / s, b / s }'
+    cpu_us_per_request $((ticks_after - ticks_before)) "$requests"
+    echo
+}
+
+# ratio A B: A / B with two decimals ("-" when B is 0).
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }'
+}

@@ -1,0 +1,307 @@
+// The registry of built-in layers and the stack being served.
+//
+// Call order follows nbdkit: the plugin loads first and filters load from
+// the innermost outwards; config and config_complete run outermost first;
+// get_ready and after_fork run in the plugin first, then each filter from
+// the innermost outwards; cleanup runs outermost first; unload runs in the
+// plugin first, then the filters from the innermost outwards.
+#include "backend.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <sstream>
+
+#include "log.hpp"
+#include "version.hpp"
+
+namespace nbdkit {
+
+namespace {
+
+// Function-local statics: registrars run during the static initialisation
+// of other translation units, in no particular order.
+std::map<std::string, detail::PluginFactory>& plugin_factories() {
+  static std::map<std::string, detail::PluginFactory> factories;
+  return factories;
+}
+std::map<std::string, detail::FilterFactory>& filter_factories() {
+  static std::map<std::string, detail::FilterFactory> factories;
+  return factories;
+}
+
+template <typename Factory>
+void register_layer(std::map<std::string, Factory>& registry, const char* kind, const char* name,
+                    Factory make) {
+  if (!registry.emplace(name, make).second) {
+    // Two layers under one name is a build mistake; there is no sensible
+    // way to go on, and exceptions cannot leave static initialisation.
+    std::fprintf(stderr, "nbdkit: built-in %s '%s' is registered twice\n", kind, name);
+    std::abort();
+  }
+}
+
+template <typename Factory>
+std::vector<std::string> names_of(const std::map<std::string, Factory>& registry) {
+  std::vector<std::string> names;
+  for (const auto& entry : registry) names.push_back(entry.first);
+  return names;  // std::map keeps them sorted
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string text;
+  for (const auto& name : names) {
+    if (!text.empty()) text += ", ";
+    text += name;
+  }
+  return text.empty() ? "none" : text;
+}
+
+}  // namespace
+
+detail::PluginRegistrar::PluginRegistrar(const char* name, PluginFactory make) {
+  register_layer(plugin_factories(), "plugin", name, make);
+}
+
+detail::FilterRegistrar::FilterRegistrar(const char* name, FilterFactory make) {
+  register_layer(filter_factories(), "filter", name, make);
+}
+
+}  // namespace nbdkit
+
+namespace nbdkit::server {
+
+std::vector<std::string> registered_plugins() { return names_of(plugin_factories()); }
+std::vector<std::string> registered_filters() { return names_of(filter_factories()); }
+
+namespace {
+
+// Messages printed while a layer's lifecycle call runs carry its name.
+class LayerLogName {
+ public:
+  explicit LayerLogName(const std::string& name) { set_thread_log_name(name.c_str()); }
+  ~LayerLogName() { set_thread_log_name(nullptr); }
+  LayerLogName(const LayerLogName&) = delete;
+  LayerLogName& operator=(const LayerLogName&) = delete;
+};
+
+std::string layer_version(const Layer& layer) {
+  std::string version = layer.version();
+  return version.empty() ? server_version() : version;
+}
+
+std::string executable_path() {
+  char path[PATH_MAX];
+  const ssize_t length = readlink("/proc/self/exe", path, sizeof path - 1);
+  if (length <= 0) return "nbdkit";
+  return std::string(path, static_cast<size_t>(length));
+}
+
+}  // namespace
+
+Backend::Backend(const std::string& plugin_name, const std::vector<std::string>& filter_names)
+    : plugin_name_(plugin_name), filter_names_(filter_names) {
+  const auto& plugins = plugin_factories();
+  const auto plugin = plugins.find(plugin_name);
+  if (plugin == plugins.end()) {
+    std::string message = "unknown plugin: " + plugin_name;
+    if (plugin_name.find('/') != std::string::npos || plugin_name.find('.') != std::string::npos)
+      message += " (plugins are built in: loading shared objects or scripts is not supported)";
+    throw Error(message + "; available plugins: " + joined(registered_plugins()), ENOENT);
+  }
+  const auto& filters = filter_factories();
+  for (const auto& name : filter_names) {
+    if (filters.find(name) == filters.end())
+      throw Error("unknown filter: " + name + "; available filters: " +
+                      joined(registered_filters()),
+                  ENOENT);
+  }
+
+  plugin_ = plugin->second();
+  for (const auto& name : filter_names) filters_.push_back(filters.at(name)());
+}
+
+Backend::~Backend() { cleanup_and_unload(); }
+
+void Backend::load() {
+  {
+    LayerLogName name(plugin_name_);
+    debug("load");
+    plugin_->load();
+  }
+  for (size_t i = filters_.size(); i-- > 0;) {
+    LayerLogName name(filter_names_[i]);
+    debug("load");
+    filters_[i]->load();
+  }
+  loaded_ = true;
+}
+
+void Backend::config(std::string_view key, std::string_view value) {
+  const int key_length = static_cast<int>(key.size());
+  const int value_length = static_cast<int>(value.size());
+  for (size_t i = 0; i < filters_.size(); ++i) {
+    LayerLogName name(filter_names_[i]);
+    debug("config key=%.*s, value=%.*s", key_length, key.data(), value_length, value.data());
+    if (filters_[i]->config(key, value)) return;
+  }
+  LayerLogName name(plugin_name_);
+  debug("config key=%.*s, value=%.*s", key_length, key.data(), value_length, value.data());
+  plugin_->config(key, value);
+}
+
+void Backend::config_complete() {
+  for (size_t i = 0; i < filters_.size(); ++i) {
+    LayerLogName name(filter_names_[i]);
+    debug("config_complete");
+    filters_[i]->config_complete();
+  }
+  LayerLogName name(plugin_name_);
+  debug("config_complete");
+  plugin_->config_complete();
+}
+
+void Backend::get_ready() {
+  debug("using thread model: %s", to_string(thread_model()));
+  {
+    LayerLogName name(plugin_name_);
+    debug("get_ready");
+    plugin_->get_ready();
+  }
+  for (size_t i = filters_.size(); i-- > 0;) {
+    LayerLogName name(filter_names_[i]);
+    debug("get_ready");
+    filters_[i]->get_ready();
+  }
+}
+
+void Backend::after_fork() {
+  {
+    LayerLogName name(plugin_name_);
+    debug("after_fork");
+    plugin_->after_fork();
+  }
+  for (size_t i = filters_.size(); i-- > 0;) {
+    LayerLogName name(filter_names_[i]);
+    debug("after_fork");
+    filters_[i]->after_fork();
+  }
+}
+
+void Backend::cleanup_and_unload() {
+  if (!loaded_ || unloaded_) return;
+  unloaded_ = true;
+  // Shutting down goes on past a failing layer, so each error is only
+  // reported.
+  auto guarded = [](const std::string& layer_name, const char* what, auto&& call) {
+    LayerLogName name(layer_name);
+    debug("%s", what);
+    try {
+      call();
+    } catch (const std::exception& e) {
+      error("%s: %s", what, e.what());
+    }
+  };
+  for (size_t i = 0; i < filters_.size(); ++i)
+    guarded(filter_names_[i], "cleanup", [&] { filters_[i]->cleanup(); });
+  guarded(plugin_name_, "cleanup", [&] { plugin_->cleanup(); });
+  guarded(plugin_name_, "unload", [&] { plugin_->unload(); });
+  for (size_t i = filters_.size(); i-- > 0;)
+    guarded(filter_names_[i], "unload", [&] { filters_[i]->unload(); });
+}
+
+ThreadModel Backend::thread_model() const {
+  ThreadModel model = plugin_->thread_model();
+  for (const auto& filter : filters_) model = std::min(model, filter->thread_model());
+  return model;
+}
+
+bool Backend::data_calls_are_nonblocking() const {
+  return plugin_->data_calls_are_nonblocking() &&
+         std::all_of(filters_.begin(), filters_.end(),
+                     [](const auto& filter) { return filter->data_calls_are_nonblocking(); });
+}
+
+void Backend::preconnect(bool readonly) {
+  for (auto& filter : filters_) filter->preconnect(readonly);
+  plugin_->preconnect(readonly);
+}
+
+std::unique_ptr<Context> Backend::open_from(size_t layer, bool readonly,
+                                            std::string_view exportname, bool is_tls) {
+  std::unique_ptr<Context> context;
+  if (layer == filters_.size()) {
+    context = plugin_->open(readonly, exportname, is_tls);
+  } else {
+    // Captures only what lives as long as the Backend, so a filter may keep
+    // `next` to reopen the layer below later.
+    const OpenNext next = [this, layer, is_tls](bool next_readonly,
+                                                std::string_view next_exportname) {
+      return open_from(layer + 1, next_readonly, next_exportname, is_tls);
+    };
+    context = filters_[layer]->open(next, readonly, exportname, is_tls);
+  }
+  if (!context) {
+    const std::string& name = layer == filters_.size() ? plugin_name_ : filter_names_[layer];
+    throw Error(name + ": open returned no context", EIO);
+  }
+  return context;
+}
+
+std::unique_ptr<Context> Backend::open(bool readonly, std::string_view exportname, bool is_tls) {
+  return open_from(0, readonly, exportname, is_tls);
+}
+
+std::vector<ExportInfo> Backend::list_exports(bool readonly, bool is_tls) {
+  return plugin_->list_exports(readonly, is_tls);
+}
+
+std::string Backend::default_export(bool readonly, bool is_tls) {
+  return plugin_->default_export(readonly, is_tls);
+}
+
+// Our layers are built in, so there is no shared object, C struct size or
+// has_* callback table to report; path= names the server binary that
+// contains the plugin.
+void Backend::dump_plugin(std::ostream& out) const {
+  out << "path=" << executable_path() << '\n'
+      << "name=" << plugin_name_ << '\n'
+      << "version=" << layer_version(*plugin_) << '\n'
+      << "api_version=2\n"
+      << "max_thread_model=" << to_string(plugin_->thread_model()) << '\n'
+      << "thread_model=" << to_string(thread_model()) << '\n'
+      << "errno_is_preserved=1\n";
+  if (const char* magic = plugin_->magic_config_key()) out << "magic_config_key=" << magic << '\n';
+  plugin_->dump_plugin(out);
+  for (const auto& filter : filters_) filter->dump_plugin(out);
+}
+
+std::string Backend::config_help() const {
+  std::ostringstream text;
+  auto section = [&text](const char* kind, const std::string& name, const Layer& layer) {
+    text << kind << ": " << name << '\n';
+    std::string help = layer.config_help();
+    if (!help.empty() && help.back() != '\n') help += '\n';
+    text << help;
+  };
+  for (size_t i = 0; i < filters_.size(); ++i) {
+    section("filter", filter_names_[i], *filters_[i]);
+    text << '\n';
+  }
+  section("plugin", plugin_name_, *plugin_);
+  return text.str();
+}
+
+std::string Backend::versions() const {
+  std::string text;
+  for (size_t i = 0; i < filters_.size(); ++i)
+    text += filter_names_[i] + ' ' + layer_version(*filters_[i]) + '\n';
+  text += plugin_name_ + ' ' + layer_version(*plugin_) + '\n';
+  return text;
+}
+
+}  // namespace nbdkit::server

@@ -1,0 +1,181 @@
+// Messages from the server, plugins and filters.  Debug messages (-v)
+// always go to stderr; errors go to the --log target.  Every message is
+// formatted in full first and written with one call, so lines from
+// different threads never interleave.
+#include "log.hpp"
+
+#include <syslog.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include <nbdkit/plugin.hpp>
+
+namespace nbdkit::server {
+
+namespace {
+
+struct LogState {
+  std::mutex mutex;  // guards `file` and the syslog connection
+  // Read on every debug() call from any thread, without the mutex.
+  std::atomic<bool> verbose = false;
+  LogTarget target = LogTarget::default_;
+  bool daemonized = false;
+  FILE* file = nullptr;
+  bool syslog_open = false;
+  // Set at start-up before any other thread exists, then only read.
+  std::map<std::string, int> debug_flags;
+};
+
+LogState& state() {
+  static LogState log_state;
+  return log_state;
+}
+
+thread_local const char* thread_log_name = nullptr;
+
+// "nbdkit: NAME: KIND: message\n", the message's own newline dropped.
+std::string format_line(const char* kind, const char* fmt, va_list args) {
+  std::string line = "nbdkit: ";
+  if (thread_log_name && *thread_log_name) {
+    line += thread_log_name;
+    line += ": ";
+  }
+  line += kind;
+  line += ": ";
+
+  va_list copy;
+  va_copy(copy, args);
+  const int length = std::vsnprintf(nullptr, 0, fmt, copy);
+  va_end(copy);
+  if (length > 0) {
+    const size_t prefix = line.size();
+    line.resize(prefix + static_cast<size_t>(length) + 1);
+    std::vsnprintf(line.data() + prefix, static_cast<size_t>(length) + 1, fmt, args);
+    line.resize(prefix + static_cast<size_t>(length));
+  }
+  if (!line.empty() && line.back() == '\n') line.pop_back();
+  line += '\n';
+  return line;
+}
+
+void write_to_fd(int fd, const std::string& text) {
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // nowhere left to report a failing log
+    done += static_cast<size_t>(n);
+  }
+}
+
+LogTarget effective_error_target(const LogState& s) {
+  if (s.target == LogTarget::default_) return s.daemonized ? LogTarget::syslog : LogTarget::stderr_;
+  return s.target;
+}
+
+void emit_error(const std::string& line) {
+  LogState& s = state();
+  std::lock_guard lock(s.mutex);
+  switch (effective_error_target(s)) {
+    case LogTarget::null:
+      return;
+    case LogTarget::file:
+      if (s.file) {
+        std::fputs(line.c_str(), s.file);
+        std::fflush(s.file);
+        return;
+      }
+      break;
+    case LogTarget::syslog: {
+      if (!s.syslog_open) {
+        openlog("nbdkit", LOG_PID, LOG_DAEMON);
+        s.syslog_open = true;
+      }
+      // syslog adds its own program name and newline.
+      const std::string_view text(line);
+      const auto body = text.substr(std::strlen("nbdkit: "), text.size() - 1 - std::strlen("nbdkit: "));
+      ::syslog(LOG_ERR, "%.*s", static_cast<int>(body.size()), body.data());
+      return;
+    }
+    case LogTarget::default_:
+    case LogTarget::stderr_:
+      break;
+  }
+  write_to_fd(STDERR_FILENO, line);
+}
+
+}  // namespace
+
+void configure_logging(const Options& options) {
+  LogState& s = state();
+  std::lock_guard lock(s.mutex);
+  s.verbose = options.verbose;
+  s.target = options.log;
+  s.debug_flags = options.debug_flags;
+  if (s.file) {
+    std::fclose(s.file);
+    s.file = nullptr;
+  }
+  if (options.log == LogTarget::file) {
+    s.file = std::fopen(options.log_file.c_str(), "ae");
+    if (!s.file)
+      throw Error("--log=" + options.log_file + ": cannot open: " + std::strerror(errno), errno);
+  }
+}
+
+void logging_after_fork(bool daemonized) {
+  LogState& s = state();
+  std::lock_guard lock(s.mutex);
+  s.daemonized = daemonized;
+}
+
+bool verbose() { return state().verbose; }
+
+void set_thread_log_name(const char* name) { thread_log_name = name; }
+
+}  // namespace nbdkit::server
+
+namespace nbdkit {
+
+void debug(const char* fmt, ...) {
+  if (!server::verbose()) return;
+  const int saved_errno = errno;
+  va_list args;
+  va_start(args, fmt);
+  const std::string line = server::format_line("debug", fmt, args);
+  va_end(args);
+  server::write_to_fd(STDERR_FILENO, line);
+  errno = saved_errno;
+}
+
+void verror(const char* fmt, va_list args) {
+  const int saved_errno = errno;
+  server::emit_error(server::format_line("error", fmt, args));
+  errno = saved_errno;
+}
+
+void error(const char* fmt, ...) {
+  va_list args;
+  va_start(args, fmt);
+  verror(fmt, args);
+  va_end(args);
+}
+
+int debug_flag(std::string_view layer, std::string_view flag) {
+  const auto& flags = server::state().debug_flags;
+  std::string key(layer);
+  key += '.';
+  key += flag;
+  const auto found = flags.find(key);
+  return found == flags.end() ? 0 : found->second;
+}
+
+}  // namespace nbdkit

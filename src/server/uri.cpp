@@ -1,0 +1,80 @@
+#include "uri.hpp"
+
+namespace nbdkit::server {
+
+namespace {
+
+bool is_unreserved(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
+}
+
+// "?socket=..." style query parameters that tell the client how to do TLS
+// when the server insists on it.
+std::string tls_query(const Options& options, TlsPolicy tls) {
+  if (tls != TlsPolicy::require) return {};
+  if (!options.tls.psk_file.empty()) return "tls-psk-file=" + uri_encode(options.tls.psk_file);
+  if (!options.tls.certificates_dir.empty())
+    return "tls-certificates=" + uri_encode(options.tls.certificates_dir);
+  return {};
+}
+
+}  // namespace
+
+std::string uri_encode(std::string_view text) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (is_unreserved(c) || c == '/') {
+      out += ch;
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 0xf];
+    }
+  }
+  return out;
+}
+
+std::string shell_quote(std::string_view text) {
+  std::string out = "'";
+  for (const char c : text) {
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
+  }
+  out += '\'';
+  return out;
+}
+
+std::string build_nbd_uri(const Options& options, const std::string& unix_socket, TlsPolicy tls) {
+  if (options.single || options.socket_activation) return {};
+
+  const bool secure = tls == TlsPolicy::require;
+  const std::string path =
+      options.exportname.empty() ? std::string() : "/" + uri_encode(options.exportname);
+  std::string query = tls_query(options, tls);
+
+  std::string uri;
+  if (!unix_socket.empty()) {
+    uri = secure ? "nbds+unix://" : "nbd+unix://";
+    uri += path;
+    query = "socket=" + uri_encode(unix_socket) + (query.empty() ? "" : "&" + query);
+  } else if (options.vsock) {
+    // CID 1 is the local host.
+    uri = secure ? "nbds+vsock://1" : "nbd+vsock://1";
+    if (options.port) uri += ":" + *options.port;
+    uri += path;
+  } else {
+    uri = secure ? "nbds://localhost" : "nbd://localhost";
+    if (options.port) uri += ":" + *options.port;
+    uri += path;
+  }
+  if (!query.empty()) uri += "?" + query;
+  return uri;
+}
+
+}  // namespace nbdkit::server
