@@ -719,7 +719,8 @@ void Connection::serve() {
           structured_replies_ ? " structured replies" : "");
     transmission();
   }
-  transport_->shutdown_write();
+  // A failed TLS upgrade leaves no transport: the TLS code closed it.
+  if (transport_) transport_->shutdown_write();
   context_.reset();
 }
 

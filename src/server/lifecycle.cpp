@@ -30,7 +30,11 @@ static_assert(std::atomic<int>::is_always_lock_free, "used from signal handlers"
 int quit_pipe[2] = {-1, -1};
 
 // Async-signal-safe: an atomic and a write(2).
-void request_shutdown(int status) {
+std::atomic<bool> interrupt_clients{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler");
+
+void request_shutdown(int status, bool interrupt) {
+  if (interrupt) interrupt_clients.store(true);
   int expected = not_requested;
   if (!requested_status.compare_exchange_strong(expected, status & 0xff)) return;
   if (quit_pipe[1] >= 0) {
@@ -41,7 +45,7 @@ void request_shutdown(int status) {
   }
 }
 
-void handle_quit_signal(int) { request_shutdown(0); }
+void handle_quit_signal(int) { request_shutdown(0, true); }
 
 std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
 
@@ -101,6 +105,8 @@ void renew_quit_pipe() {
   }
 }
 
+bool shutdown_interrupts_clients() { return interrupt_clients.load(); }
+
 int requested_exit_status() {
   const int status = requested_status.load();
   return status == not_requested ? 0 : status;
@@ -111,7 +117,7 @@ void arm_exit_with_parent(pid_t original_parent) {
     throw Error(errno_text("--exit-with-parent: prctl"));
   // The parent may have died before the request took effect, in which case
   // no signal will ever come.
-  if (::getppid() != original_parent) request_shutdown(0);
+  if (::getppid() != original_parent) request_shutdown(0, true);
 }
 
 ReadinessPipe::ReadinessPipe() {
@@ -220,7 +226,7 @@ void change_user(const std::optional<std::string>& user, const std::optional<std
 
 namespace nbdkit {
 
-void shutdown(int exit_status) { server::request_shutdown(exit_status); }
+void shutdown(int exit_status) { server::request_shutdown(exit_status, false); }
 
 bool shutdown_requested() {
   return server::requested_status.load() != server::not_requested;

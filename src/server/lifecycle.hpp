@@ -25,6 +25,13 @@ void renew_quit_pipe();
 // The status nbdkit::shutdown() asked for (0 after a signal).
 int requested_exit_status();
 
+// True once a signal (or the parent's death) asked for the shutdown: then
+// connected clients are cut short after their in-flight requests.  A
+// shutdown asked for by nbdkit::shutdown() alone lets them run to their
+// end, which the exitlast and exitwhen filters rely on: they ask for it
+// while a client may still be negotiating.
+bool shutdown_interrupts_clients();
+
 // Asks the kernel to send SIGTERM when the parent dies (--exit-with-parent).
 // `original_parent` is getppid() from the very start of main(): if the
 // parent is already gone, the shutdown is requested at once.

@@ -95,6 +95,23 @@ class ConnectionThreads {
   std::list<Entry> threads_;  // std::list: entries must not move
 };
 
+// Once the server stops accepting: waits for every connection to end,
+// cutting clients short only if a signal asked for the shutdown (which may
+// come while waiting: hence the bounded poll).
+void finish_connections(ConnectionThreads& connections) {
+  bool interrupted = false;
+  while (connections.active() > 0) {
+    if (!interrupted && shutdown_interrupts_clients()) {
+      stop_all_connections();
+      interrupted = true;
+    }
+    struct pollfd done = {connections.done_fd(), POLLIN, 0};
+    if (::poll(&done, 1, interrupted ? -1 : 100) == -1 && errno != EINTR)
+      throw Error(errno_text("poll"));
+    if (done.revents) connections.join_finished();
+  }
+}
+
 // Waits until a shutdown is requested or every connection has finished.
 void wait_for_connections(ConnectionThreads& connections) {
   while (connections.active() > 0) {
@@ -106,8 +123,7 @@ void wait_for_connections(ConnectionThreads& connections) {
     if (fds[0].revents) break;
     if (fds[1].revents) connections.join_finished();
   }
-  stop_all_connections();
-  connections.join_all();
+  finish_connections(connections);
 }
 
 void prepare_accepted_socket(int fd, int listen_family, const Options& options) {
@@ -305,8 +321,7 @@ void accept_connections(ServerContext& ctx, Listener& listener) {
   // New clients are refused from here on; those connected finish what
   // they asked for.
   listener.close_sockets();
-  stop_all_connections();
-  connections.join_all();
+  finish_connections(connections);
 }
 
 void serve_single_connection(ServerContext& ctx, int in_fd, int out_fd) {

@@ -24,7 +24,6 @@ class Allocator {
  public:
   virtual ~Allocator() = default;
 
-  virtual const char* name() const = 0;
   // The granularity at which the allocator takes and frees memory.
   virtual uint32_t page_size() const = 0;
 

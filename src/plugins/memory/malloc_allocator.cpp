@@ -46,7 +46,6 @@ class MallocAllocator final : public Allocator {
     if (locked_ && base_) lock_in_ram();
   }
 
-  const char* name() const override { return "malloc"; }
   uint32_t page_size() const override { return os_page; }
 
   void read(void* buf, uint64_t count, uint64_t offset) override {

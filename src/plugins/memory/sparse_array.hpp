@@ -25,7 +25,6 @@ class SparseArray final : public Allocator {
 
   explicit SparseArray(uint64_t size);
 
-  const char* name() const override { return "sparse"; }
   uint32_t page_size() const override { return page_bytes; }
   void read(void* buf, uint64_t count, uint64_t offset) override;
   void write(const void* buf, uint64_t count, uint64_t offset) override;

@@ -56,7 +56,6 @@ class ZstdAllocator final : public Allocator {
     directory_.for_each_page([](uint64_t, CompressedPage* page) { delete page; });
   }
 
-  const char* name() const override { return "zstd"; }
   uint32_t page_size() const override { return page_bytes; }
 
   void read(void* buf, uint64_t count, uint64_t offset) override {

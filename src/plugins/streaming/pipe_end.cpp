@@ -21,11 +21,6 @@ namespace {
 
 std::string errno_text(int err) { return std::system_category().message(err); }
 
-// A larger pipe buffer means fewer wake-ups of the writer and the reader
-// per byte streamed.  1 MiB is the default limit for unprivileged users;
-// failure only costs speed.
-void grow_pipe_buffer(int fd) { (void)fd; }
-
 // How often blocked waits look at whether the server is shutting down.
 constexpr int poll_interval_ms = 500;
 
@@ -80,7 +75,6 @@ PipeEnd::PipeEnd(std::string path, Direction direction, uint64_t reader_timeout_
       // server's start-up until a writer appears.
       fd_ = open(path_.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
       if (fd_ == -1) throw nbdkit::Error("cannot open FIFO " + path_ + ": " + errno_text(errno));
-      grow_pipe_buffer(fd_);
     }
   } else if (S_ISSOCK(st.st_mode)) {
     is_socket_ = true;
@@ -108,9 +102,7 @@ int PipeEnd::open_fifo_for_writing() {
   // server holds no read end itself, so a reader that goes away is seen
   // (EPIPE) instead of the stream silently filling the pipe and hanging.
   fd_ = open(path_.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd_ == -1) return errno;
-  grow_pipe_buffer(fd_);
-  return 0;
+  return fd_ == -1 ? errno : 0;
 }
 
 int PipeEnd::wait_for_reader() {
