@@ -190,7 +190,8 @@ int run_server(Options& options) {
   }
 
   Listener listener(options);
-  const std::string uri = build_nbd_uri(options, listener.unix_socket(), tls_policy);
+  const std::string uri = build_nbd_uri(options, listener.unix_socket(), tls_policy,
+                                        tls ? tls->psk_username() : std::string());
   const std::string uri_message = options.print_uri && !uri.empty() ? uri + "\n" : std::string();
 
   // When the server forks, the waiting side learns through this when the

@@ -50,18 +50,26 @@ std::string shell_quote(std::string_view text) {
   return out;
 }
 
-std::string build_nbd_uri(const Options& options, const std::string& unix_socket, TlsPolicy tls) {
+std::string build_nbd_uri(const Options& options, const std::string& unix_socket, TlsPolicy tls,
+                          std::string_view psk_username) {
   if (options.single || options.socket_activation) return {};
 
   const bool secure = tls == TlsPolicy::require;
-  const std::string path =
+  // libnbd takes the PSK user from the authority (without one it asks
+  // getlogin(), which fails without a terminal).
+  const std::string user = secure && !options.tls.psk_file.empty() && !psk_username.empty()
+                               ? uri_encode(psk_username) + "@"
+                               : std::string();
+  std::string path =
       options.exportname.empty() ? std::string() : "/" + uri_encode(options.exportname);
   std::string query = tls_query(options, tls);
 
   std::string uri;
   if (!unix_socket.empty()) {
     uri = secure ? "nbds+unix://" : "nbd+unix://";
-    uri += path;
+    // After an authority the path must start with '/'.
+    if (!user.empty() && path.empty()) path = "/";
+    uri += user + path;
     query = "socket=" + uri_encode(unix_socket) + (query.empty() ? "" : "&" + query);
   } else if (options.vsock) {
     // CID 1 is the local host.
@@ -69,7 +77,7 @@ std::string build_nbd_uri(const Options& options, const std::string& unix_socket
     if (options.port) uri += ":" + *options.port;
     uri += path;
   } else {
-    uri = secure ? "nbds://localhost" : "nbd://localhost";
+    uri = secure ? "nbds://" + user + "localhost" : "nbd://localhost";
     if (options.port) uri += ":" + *options.port;
     uri += path;
   }

@@ -11,9 +11,11 @@
 namespace nbdkit::server {
 
 // `unix_socket` is the socket path actually listened on (for `-U -` the
-// private one); `tls` the policy in force.  Returns "" when there is no
-// address a client could use (-s, socket activation).
-std::string build_nbd_uri(const Options& options, const std::string& unix_socket, TlsPolicy tls);
+// private one); `tls` the policy in force; `psk_username` the user a PSK
+// client should log in as.  Returns "" when there is no address a client
+// could use (-s, socket activation).
+std::string build_nbd_uri(const Options& options, const std::string& unix_socket, TlsPolicy tls,
+                          std::string_view psk_username = {});
 
 // Percent-encodes everything but RFC 3986 unreserved characters and '/'.
 std::string uri_encode(std::string_view text);

@@ -41,6 +41,11 @@ TEST(Uri, RequiredTlsChangesSchemeAndAddsCredentials) {
   EXPECT_EQ(build_nbd_uri(options, "/s", TlsPolicy::require),
             "nbds+unix://?socket=/s&tls-psk-file=/etc/keys.psk");
   EXPECT_EQ(build_nbd_uri(options, "/s", TlsPolicy::on), "nbd+unix://?socket=/s");
+  EXPECT_EQ(build_nbd_uri(options, "/s", TlsPolicy::require, "alice"),
+            "nbds+unix://alice@/?socket=/s&tls-psk-file=/etc/keys.psk");
+  options.port = "2";
+  EXPECT_EQ(build_nbd_uri(options, "", TlsPolicy::require, "alice"),
+            "nbds://alice@localhost:2?tls-psk-file=/etc/keys.psk");
   options.tls.psk_file.clear();
   options.tls.certificates_dir = "/pki";
   options.port = "1";
