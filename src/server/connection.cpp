@@ -441,7 +441,8 @@ bool Connection::handle_info_or_go(uint32_t option) {
         nbd::put16(block, nbd::kInfoBlockSize);
         nbd::put32(block + 2, sizes->minimum);
         nbd::put32(block + 6, sizes->preferred);
-        nbd::put32(block + 10, sizes->maximum);
+        // Larger data requests are refused (EOVERFLOW), so never promise more.
+        nbd::put32(block + 10, std::min(sizes->maximum, nbd::kMaxDataSize));
         ok = send_option_reply(option, nbd::kRepInfo, block, sizeof block);
       }
     }
