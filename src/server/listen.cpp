@@ -131,6 +131,10 @@ void prepare_accepted_socket(int fd, int listen_family, const Options& options) 
     set_int_option(fd, IPPROTO_TCP, TCP_NODELAY, 1);
     if (options.keepalive) set_int_option(fd, SOL_SOCKET, SO_KEEPALIVE, 1);
   }
+  // A Unix socket's send buffer bounds the bytes in flight to the client:
+  // the default (about 200 KiB) makes a 1 MiB read reply wait for the
+  // client several times.  The kernel caps it at net.core.wmem_max.
+  if (listen_family == AF_UNIX) set_int_option(fd, SOL_SOCKET, SO_SNDBUF, 4 << 20);
 }
 
 int socket_family(int fd) {
