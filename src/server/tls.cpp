@@ -21,6 +21,13 @@
 
 #include "nbdkit/plugin.hpp"
 
+// GnuTLS would otherwise initialise itself (about 1 ms of CPU) when the
+// program loads, even when TLS is never used; we call gnutls_global_init()
+// ourselves once credentials are about to be loaded.
+extern "C" {
+GNUTLS_SKIP_GLOBAL_INIT
+}
+
 namespace nbdkit::server {
 namespace {
 
@@ -166,6 +173,7 @@ CertificateCredentials load_certificates(const std::filesystem::path& dir) {
       return nullptr;
     }
   }
+  initialise_gnutls_once();
   gnutls_certificate_credentials_t raw;
   if (int r = gnutls_certificate_allocate_credentials(&raw); r < 0)
     throw_gnutls("gnutls_certificate_allocate_credentials", r);
@@ -452,10 +460,10 @@ std::unique_ptr<Transport> GnuTlsServer::upgrade(std::unique_ptr<PlainTransport>
 
 std::unique_ptr<TlsServer> TlsServer::load(const TlsSettings& settings) {
   if (settings.policy == TlsPolicy::off && settings.policy_set) return nullptr;
-  initialise_gnutls_once();
   TlsPolicy policy = settings.policy_set ? settings.policy : TlsPolicy::on;
 
   if (!settings.psk_file.empty()) {
+    initialise_gnutls_once();
     std::error_code ec;
     auto path = std::filesystem::absolute(settings.psk_file, ec);
     if (ec) throw Error(settings.psk_file + ": " + ec.message());
