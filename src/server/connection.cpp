@@ -129,7 +129,8 @@ class Connection {
   bool read_payload(unsigned char* dest, size_t length);
   bool discard_payload(size_t length);
   bool flush_replies();
-  bool read_request(nbd::Request& request, nbd::RequestCheck& check, ByteBuffer& payload);
+  bool read_request(nbd::Request& request, nbd::RequestCheck& check, ByteBuffer& payload,
+                    const unsigned char** payload_in_place = nullptr);
   void serve_inline();
   void serve_with_workers(unsigned workers);
 
@@ -580,8 +581,12 @@ bool Connection::flush_replies() {
 // Reads the next request and, for a WRITE, its payload (discarding the
 // payload of a rejected one so the stream stays in step).  False when the
 // connection is over: end of stream, DISC, bad magic or an I/O error.
+// With `payload_in_place`, a WRITE payload already whole in the receive
+// buffer is not copied: *payload_in_place points at it, valid until the
+// next read from the client.  Otherwise (and for the worker threads, which
+// outlive that) the payload is copied into `payload`.
 bool Connection::read_request(nbd::Request& request, nbd::RequestCheck& check,
-                              ByteBuffer& payload) {
+                              ByteBuffer& payload, const unsigned char** payload_in_place) {
   if (stopping_.load() || !fill(nbd::kRequestSize)) return false;
   const bool valid = nbd::decode_request(receive_.get() + receive_start_, request);
   receive_start_ += nbd::kRequestSize;
@@ -601,8 +606,14 @@ bool Connection::read_request(nbd::Request& request, nbd::RequestCheck& check,
           static_cast<unsigned long long>(request.offset), request.count, request.flags);
   if (request.type != nbd::kCmdWrite) return true;
   if (check.nbd_error != 0) return discard_payload(request.count);
+  if (payload_in_place && receive_end_ - receive_start_ >= request.count) {
+    *payload_in_place = receive_.get() + receive_start_;
+    receive_start_ += request.count;
+    return true;
+  }
   payload.clear();
   payload.append(request.count);
+  if (payload_in_place) *payload_in_place = payload.data();
   return read_payload(payload.data(), request.count);
 }
 
@@ -614,14 +625,15 @@ void Connection::serve_inline() {
   ByteBuffer payload, scratch;
   nbd::Request request;
   nbd::RequestCheck check;
-  while (!write_failed_ && read_request(request, check, payload)) {
+  const unsigned char* write_data = nullptr;
+  while (!write_failed_ && read_request(request, check, payload, &write_data)) {
     if (check.nbd_error != 0) {
       append_error_reply(structured_replies_, request, check.nbd_error, replies_);
     } else if (serialize_all) {
       std::lock_guard lock(all_requests_mutex);
-      execute_request(handling_, request, payload.data(), replies_, scratch);
+      execute_request(handling_, request, write_data, replies_, scratch);
     } else {
-      execute_request(handling_, request, payload.data(), replies_, scratch);
+      execute_request(handling_, request, write_data, replies_, scratch);
     }
     payload.shrink_to(kKeptBufferSize);
     if (!batch || replies_.size() >= kMaxReplyBatch) flush_replies();
