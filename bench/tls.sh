@@ -4,7 +4,7 @@
 # nbdkit and by ours, with the same keys, in the same run.  Prints MiB/s
 # for each and ours / nbdkit; with -o FILE also writes a Markdown report.
 #
-# Usage: bench/tls.sh [-o docs/benchmarks-tls.md]
+# Usage: bench/tls.sh [-o REPORT.md]
 # Environment: NBDKIT (ours, default build/nbdkit), REFERENCE_NBDKIT
 # (default /usr/bin/nbdkit), COPY_SIZE per run (default 512M; the data file
 # lives in /dev/shm meanwhile), RUNS (best of, default 3), CONNECTIONS and
