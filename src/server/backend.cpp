@@ -127,17 +127,23 @@ Backend::Backend(const std::string& plugin_name, const std::vector<std::string>&
 
 Backend::~Backend() { cleanup_and_unload(); }
 
+// One lifecycle step on one layer, with the layer's name on its messages.
+void Backend::run_step(const std::string& layer_name, Layer& layer, const char* step,
+                       void (Layer::*call)()) {
+  LayerLogName name(layer_name);
+  debug("%s", step);
+  (layer.*call)();
+}
+
+// nbdkit's order for steps that prepare the layers: the plugin, then the
+// filters from the innermost out.
+void Backend::plugin_then_filters(const char* step, void (Layer::*call)()) {
+  run_step(plugin_name_, *plugin_, step, call);
+  for (size_t i = filters_.size(); i-- > 0;) run_step(filter_names_[i], *filters_[i], step, call);
+}
+
 void Backend::load() {
-  {
-    LayerLogName name(plugin_name_);
-    debug("load");
-    plugin_->load();
-  }
-  for (size_t i = filters_.size(); i-- > 0;) {
-    LayerLogName name(filter_names_[i]);
-    debug("load");
-    filters_[i]->load();
-  }
+  plugin_then_filters("load", &Layer::load);
   loaded_ = true;
 }
 
@@ -154,43 +160,20 @@ void Backend::config(std::string_view key, std::string_view value) {
   plugin_->config(key, value);
 }
 
+// The outermost filter first: it sees (and may check) its configuration
+// before the layers below it.
 void Backend::config_complete() {
-  for (size_t i = 0; i < filters_.size(); ++i) {
-    LayerLogName name(filter_names_[i]);
-    debug("config_complete");
-    filters_[i]->config_complete();
-  }
-  LayerLogName name(plugin_name_);
-  debug("config_complete");
-  plugin_->config_complete();
+  for (size_t i = 0; i < filters_.size(); ++i)
+    run_step(filter_names_[i], *filters_[i], "config_complete", &Layer::config_complete);
+  run_step(plugin_name_, *plugin_, "config_complete", &Layer::config_complete);
 }
 
 void Backend::get_ready() {
   debug("using thread model: %s", to_string(thread_model()));
-  {
-    LayerLogName name(plugin_name_);
-    debug("get_ready");
-    plugin_->get_ready();
-  }
-  for (size_t i = filters_.size(); i-- > 0;) {
-    LayerLogName name(filter_names_[i]);
-    debug("get_ready");
-    filters_[i]->get_ready();
-  }
+  plugin_then_filters("get_ready", &Layer::get_ready);
 }
 
-void Backend::after_fork() {
-  {
-    LayerLogName name(plugin_name_);
-    debug("after_fork");
-    plugin_->after_fork();
-  }
-  for (size_t i = filters_.size(); i-- > 0;) {
-    LayerLogName name(filter_names_[i]);
-    debug("after_fork");
-    filters_[i]->after_fork();
-  }
-}
+void Backend::after_fork() { plugin_then_filters("after_fork", &Layer::after_fork); }
 
 void Backend::cleanup_and_unload() {
   if (!loaded_ || unloaded_) return;

@@ -64,6 +64,9 @@ class Backend {
   std::vector<std::unique_ptr<Filter>> filters_;
   std::unique_ptr<Context> open_from(size_t layer, bool readonly, std::string_view exportname,
                                     bool is_tls);
+  static void run_step(const std::string& layer_name, Layer& layer, const char* step,
+                       void (Layer::*call)());
+  void plugin_then_filters(const char* step, void (Layer::*call)());
 
   bool loaded_ = false;
   bool unloaded_ = false;
