@@ -272,6 +272,11 @@ TEST(Sparse, AllZeroPageThatIsStillAllocatedIsZeroNotHole) {
 }
 
 TEST(Sparse, TrimmingGivesMemoryBack) {
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan's shadow of the page pool (an eighth of what was written) stays
+  // resident after the pages themselves are given back.
+  GTEST_SKIP() << "RSS is not meaningful under AddressSanitizer";
+#endif
   const uint64_t size = uint64_t{256} << 20;
   auto disk = memory::make_sparse_allocator(size);
   const auto data = pattern(4 << 20, 9);
