@@ -29,6 +29,9 @@ class MallocAllocator final : public Allocator {
                           ENOMEM);
     }
     base_ = static_cast<char*>(base);
+    // Fresh memory 2 MiB per fault rather than 4 KiB: more than twice the
+    // speed of a first fill.
+    madvise(base_, size_, MADV_HUGEPAGE);
     if (locked_) {
       try {
         lock_in_ram();

@@ -23,26 +23,35 @@ class PagePool {
   PagePool& operator=(const PagePool&) = delete;
 
   // A zero-filled page; throws std::bad_alloc.  With `will_fill` (the
-  // caller is about to write all of it) the page is faulted in with one
-  // system call rather than one fault per 4 KiB, which more than doubles
-  // the speed of a first fill.
+  // caller is about to write all of it) the page comes from mappings
+  // backed by transparent huge pages where the kernel offers them, and is
+  // faulted in with one system call: fresh memory arrives 2 MiB per fault
+  // instead of 4 KiB, which is most of the speed of a first fill.  Pages
+  // for partial writes come from mappings without huge pages, so a
+  // scattered write never takes more than its own page.
   void* allocate(bool will_fill);
   void release(void* page);
 
  private:
-  void* take();
-  void map_chunk();
+  // A run of mappings that pages are carved from in address order.
+  struct Area {
+    bool huge_pages;
+    char* unused = nullptr;  // the untouched tail of the newest mapping
+    char* end = nullptr;
+  };
+  void* take(Area& area);
+  void map_chunk(Area& area);
 
   const std::size_t page_size_;
   std::mutex mutex_;
   std::vector<void*> released_;
-  struct Chunk {
+  struct Mapping {
     void* base;
     std::size_t length;
   };
-  std::vector<Chunk> chunks_;
-  char* unused_ = nullptr;  // the untouched tail of the newest chunk
-  char* chunk_end_ = nullptr;
+  std::vector<Mapping> mappings_;
+  Area filled_{true};
+  Area scattered_{false};
 };
 
 }  // namespace memory
