@@ -17,6 +17,8 @@
 #include <mutex>
 #include <optional>
 #include <string_view>
+#include <atomic>
+#include <thread>
 #include <vector>
 
 #include "nbdkit/plugin.hpp"
@@ -216,6 +218,11 @@ auto retry_gnutls(Call call) {
 
 // ---- The transport over an established session ----
 
+// push() writes out what it has gathered once it holds this much.
+constexpr size_t kMaxGathered = 1u << 20;
+// pull() reads from the socket up to this much at a time.
+constexpr size_t kIncomingBufferSize = 256u << 10;
+
 class TlsTransport final : public Transport {
  public:
   explicit TlsTransport(std::unique_ptr<PlainTransport> plain) : plain_(std::move(plain)) {}
@@ -234,7 +241,9 @@ class TlsTransport final : public Transport {
   ssize_t read_some(void* buf, size_t size) override;
   int write_all(const struct iovec* iov, int iovcnt, bool more = false) override;
   using Transport::write_all;
-  bool has_buffered_input() const override { return gnutls_record_check_pending(session_.get()) > 0; }
+  bool has_buffered_input() const override {
+    return incoming_start_ < incoming_end_ || gnutls_record_check_pending(session_.get()) > 0;
+  }
   void shutdown_write() override;
   bool is_tls() const override { return true; }
   int fd() const override { return plain_->fd(); }
@@ -244,15 +253,27 @@ class TlsTransport final : public Transport {
   static ssize_t pull(gnutls_transport_ptr_t self, void* data, size_t size);
   static int pull_timeout(gnutls_transport_ptr_t self, unsigned ms);
 
-  // Sends one record; `last` says whether the socket may flush now.
-  int send_record(const char* data, size_t size, bool last);
+  int send_records(const struct iovec* iov, int iovcnt);
+  int send_record(const char* data, size_t size);
+  // Writes what push() gathered; 0, or -1 with errno set.
+  int flush_outgoing(bool more);
   void report_transport_errno(int err);
 
   std::unique_ptr<PlainTransport> plain_;
   Session session_;
   // Reader and writer may be different threads, so each has its own.
   int read_errno_ = 0, write_errno_ = 0;
-  bool push_more_ = false;  // MSG_MORE for the record being pushed
+  // Inside write_all(), push() gathers the encrypted records here and
+  // they go out in one system call instead of one per 16 KiB record,
+  // which is a third of the server's CPU time for large replies.  Only the
+  // writing thread's records are gathered: a reader's GnuTLS may push too
+  // (an alert, a key update).
+  std::atomic<std::thread::id> gathering_thread_{};
+  // What pull() has read from the socket and GnuTLS has not taken yet
+  // (the reading thread's alone).
+  std::vector<char> incoming_;
+  size_t incoming_start_ = 0, incoming_end_ = 0;
+  std::vector<char> outgoing_;
   // Gathers small pieces (a reply header) with the start of the payload
   // into one full record, instead of one record per piece.
   std::vector<char> staging_;
@@ -267,7 +288,14 @@ void TlsTransport::report_transport_errno(int err) {
 
 ssize_t TlsTransport::push(gnutls_transport_ptr_t ptr, const void* data, size_t size) {
   auto* self = static_cast<TlsTransport*>(ptr);
-  if (self->plain_->write_all(data, size, self->push_more_) == 0) return static_cast<ssize_t>(size);
+  if (self->gathering_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
+    const char* bytes = static_cast<const char*>(data);
+    self->outgoing_.insert(self->outgoing_.end(), bytes, bytes + size);
+    if (self->outgoing_.size() < kMaxGathered || self->flush_outgoing(true) == 0)
+      return static_cast<ssize_t>(size);
+    return -1;
+  }
+  if (self->plain_->write_all(data, size) == 0) return static_cast<ssize_t>(size);
   self->write_errno_ = errno;
   self->report_transport_errno(errno);
   return -1;
@@ -275,16 +303,30 @@ ssize_t TlsTransport::push(gnutls_transport_ptr_t ptr, const void* data, size_t 
 
 ssize_t TlsTransport::pull(gnutls_transport_ptr_t ptr, void* data, size_t size) {
   auto* self = static_cast<TlsTransport*>(ptr);
-  ssize_t r = self->plain_->read_some(data, size);
-  if (r < 0) {
-    self->read_errno_ = errno;
-    self->report_transport_errno(errno);
+  if (self->incoming_start_ == self->incoming_end_) {
+    // GnuTLS asks for a record header, then its body: two reads per 16 KiB
+    // without this buffer, where a system call is the dearest part.
+    if (self->incoming_.empty()) self->incoming_.resize(kIncomingBufferSize);
+    ssize_t r = self->plain_->read_some(self->incoming_.data(), self->incoming_.size());
+    if (r <= 0) {
+      if (r < 0) {
+        self->read_errno_ = errno;
+        self->report_transport_errno(errno);
+      }
+      return r;
+    }
+    self->incoming_start_ = 0;
+    self->incoming_end_ = static_cast<size_t>(r);
   }
-  return r;
+  const size_t n = std::min(size, self->incoming_end_ - self->incoming_start_);
+  std::memcpy(data, self->incoming_.data() + self->incoming_start_, n);
+  self->incoming_start_ += n;
+  return static_cast<ssize_t>(n);
 }
 
 int TlsTransport::pull_timeout(gnutls_transport_ptr_t ptr, unsigned ms) {
   auto* self = static_cast<TlsTransport*>(ptr);
+  if (self->incoming_start_ < self->incoming_end_) return 1;
   struct pollfd pfd = {self->plain_->fd(), POLLIN, 0};
   int timeout = ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 : static_cast<int>(std::min<unsigned>(ms, 1u << 30));
   return poll(&pfd, 1, timeout);
@@ -314,10 +356,19 @@ ssize_t TlsTransport::read_some(void* buf, size_t size) {
   }
 }
 
-int TlsTransport::send_record(const char* data, size_t size, bool last) {
-  push_more_ = !last;
+int TlsTransport::flush_outgoing(bool more) {
+  if (outgoing_.empty()) return 0;
+  const int r = plain_->write_all(outgoing_.data(), outgoing_.size(), more);
+  outgoing_.clear();
+  if (r != 0) {
+    write_errno_ = errno;
+    report_transport_errno(errno);
+  }
+  return r;
+}
+
+int TlsTransport::send_record(const char* data, size_t size) {
   ssize_t r = retry_gnutls([&] { return gnutls_record_send(session_.get(), data, size); });
-  push_more_ = false;
   if (r == static_cast<ssize_t>(size)) return 0;
   if (r == GNUTLS_E_PUSH_ERROR) {
     errno = write_errno_;
@@ -329,10 +380,19 @@ int TlsTransport::send_record(const char* data, size_t size, bool last) {
 }
 
 int TlsTransport::write_all(const struct iovec* iov, int iovcnt, bool more) {
+  gathering_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+  const int r = send_records(iov, iovcnt);
+  gathering_thread_.store(std::thread::id{}, std::memory_order_relaxed);
+  if (r != 0) {
+    outgoing_.clear();
+    return -1;
+  }
+  return flush_outgoing(more);
+}
+
+int TlsTransport::send_records(const struct iovec* iov, int iovcnt) {
   const size_t record_size = gnutls_record_get_max_size(session_.get());
   staging_.resize(record_size);
-  size_t unsent = 0;
-  for (int i = 0; i < iovcnt; ++i) unsent += iov[i].iov_len;
 
   size_t staged = 0;
   for (int i = 0; i < iovcnt; ++i) {
@@ -341,8 +401,7 @@ int TlsTransport::write_all(const struct iovec* iov, int iovcnt, bool more) {
     while (left > 0) {
       if (staged == 0 && left >= record_size) {
         // Whole records straight from the caller's buffer.
-        unsent -= record_size;
-        if (send_record(data, record_size, unsent == 0 && !more) == -1) return -1;
+        if (send_record(data, record_size) == -1) return -1;
         data += record_size;
         left -= record_size;
         continue;
@@ -353,13 +412,12 @@ int TlsTransport::write_all(const struct iovec* iov, int iovcnt, bool more) {
       data += n;
       left -= n;
       if (staged == record_size) {
-        unsent -= staged;
-        if (send_record(staging_.data(), staged, unsent == 0 && !more) == -1) return -1;
+        if (send_record(staging_.data(), staged) == -1) return -1;
         staged = 0;
       }
     }
   }
-  if (staged > 0 && send_record(staging_.data(), staged, !more) == -1) return -1;
+  if (staged > 0 && send_record(staging_.data(), staged) == -1) return -1;
   return 0;
 }
 
