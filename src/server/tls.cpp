@@ -219,7 +219,7 @@ auto retry_gnutls(Call call) {
 // ---- The transport over an established session ----
 
 // push() writes out what it has gathered once it holds this much.
-constexpr size_t kMaxGathered = 1u << 20;
+constexpr size_t kMaxGathered = 256u << 10;
 // pull() reads from the socket up to this much at a time.
 constexpr size_t kIncomingBufferSize = 256u << 10;
 
