@@ -4,7 +4,6 @@
 // a restart, as with nbdkit.
 #include "tls.hpp"
 
-#include <gnutls/gnutls.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -21,10 +20,11 @@
 #include <thread>
 #include <vector>
 
+#include "gnutls_library.hpp"
 #include "nbdkit/plugin.hpp"
 
 // GnuTLS would otherwise initialise itself (about 1 ms of CPU) when the
-// program loads, even when TLS is never used; we call gnutls_global_init()
+// program loads, even when TLS is never used; we call gnutls().global_init()
 // ourselves once credentials are about to be loaded.
 extern "C" {
 GNUTLS_SKIP_GLOBAL_INIT
@@ -45,7 +45,7 @@ constexpr const char* default_psk_priority =
     "NORMAL:+ECDHE-PSK:+DHE-PSK:+PSK:%SERVER_PRECEDENCE:-CHACHA20-POLY1305:+CHACHA20-POLY1305";
 
 [[noreturn]] void throw_gnutls(const std::string& what, int code) {
-  throw Error(what + ": " + gnutls_strerror(code));
+  throw Error(what + ": " + gnutls().strerror(code));
 }
 
 void log_gnutls_message(int level, const char* message) {
@@ -57,10 +57,10 @@ void log_gnutls_message(int level, const char* message) {
 void initialise_gnutls_once() {
   static std::once_flag once;
   std::call_once(once, [] {
-    if (int r = gnutls_global_init(); r < 0) throw_gnutls("gnutls_global_init", r);
+    if (int r = gnutls().global_init(); r < 0) throw_gnutls("gnutls_global_init", r);
     if (int level = debug_flag("nbdkit", "tls.log"); level > 0) {
-      gnutls_global_set_log_function(log_gnutls_message);
-      gnutls_global_set_log_level(level);
+      gnutls().global_set_log_function(log_gnutls_message);
+      gnutls().global_set_log_level(level);
     }
   });
 }
@@ -113,7 +113,7 @@ std::string check_psk_file(const std::string& path) {
 
 // GnuTLS's PSK lookup; the session pointer is the PSK file's path.
 int lookup_psk(gnutls_session_t session, const char* username, gnutls_datum_t* key) {
-  const auto& path = *static_cast<const std::string*>(gnutls_session_get_ptr(session));
+  const auto& path = *static_cast<const std::string*>(gnutls().session_get_ptr(session));
   try {
     auto in = open_psk_file(path);
     std::string line;
@@ -122,7 +122,7 @@ int lookup_psk(gnutls_session_t session, const char* username, gnutls_datum_t* k
       if (!entry || entry->username != username) continue;
       gnutls_datum_t hex{reinterpret_cast<unsigned char*>(const_cast<char*>(entry->hex_key.data())),
                          static_cast<unsigned>(entry->hex_key.size())};
-      if (int r = gnutls_hex_decode2(&hex, key); r < 0) throw_gnutls(path, r);
+      if (int r = gnutls().hex_decode2(&hex, key); r < 0) throw_gnutls(path, r);
       return 0;
     }
     error("TLS: PSK username \"%s\" not found in %s", username, path.c_str());
@@ -135,24 +135,24 @@ int lookup_psk(gnutls_session_t session, const char* username, gnutls_datum_t* k
 // ---- Credentials ----
 
 struct CertificateCredentialsDeleter {
-  void operator()(gnutls_certificate_credentials_t c) const { gnutls_certificate_free_credentials(c); }
+  void operator()(gnutls_certificate_credentials_t c) const { gnutls().certificate_free_credentials(c); }
 };
 using CertificateCredentials =
     std::unique_ptr<std::remove_pointer_t<gnutls_certificate_credentials_t>, CertificateCredentialsDeleter>;
 
 struct PskCredentialsDeleter {
-  void operator()(gnutls_psk_server_credentials_t c) const { gnutls_psk_free_server_credentials(c); }
+  void operator()(gnutls_psk_server_credentials_t c) const { gnutls().psk_free_server_credentials(c); }
 };
 using PskCredentials =
     std::unique_ptr<std::remove_pointer_t<gnutls_psk_server_credentials_t>, PskCredentialsDeleter>;
 
 struct PriorityDeleter {
-  void operator()(gnutls_priority_t p) const { gnutls_priority_deinit(p); }
+  void operator()(gnutls_priority_t p) const { gnutls().priority_deinit(p); }
 };
 using Priority = std::unique_ptr<std::remove_pointer_t<gnutls_priority_t>, PriorityDeleter>;
 
 struct SessionDeleter {
-  void operator()(gnutls_session_t s) const { gnutls_deinit(s); }
+  void operator()(gnutls_session_t s) const { gnutls().deinit(s); }
 };
 using Session = std::unique_ptr<std::remove_pointer_t<gnutls_session_t>, SessionDeleter>;
 
@@ -177,20 +177,20 @@ CertificateCredentials load_certificates(const std::filesystem::path& dir) {
   }
   initialise_gnutls_once();
   gnutls_certificate_credentials_t raw;
-  if (int r = gnutls_certificate_allocate_credentials(&raw); r < 0)
+  if (int r = gnutls().certificate_allocate_credentials(&raw); r < 0)
     throw_gnutls("gnutls_certificate_allocate_credentials", r);
   CertificateCredentials creds(raw);
-  if (int r = gnutls_certificate_set_x509_trust_file(raw, ca.c_str(), GNUTLS_X509_FMT_PEM); r < 0)
+  if (int r = gnutls().certificate_set_x509_trust_file(raw, ca.c_str(), GNUTLS_X509_FMT_PEM); r < 0)
     throw_gnutls("loading CA certificate " + ca.string(), r);
   if (file_exists(crl)) {
-    if (int r = gnutls_certificate_set_x509_crl_file(raw, crl.c_str(), GNUTLS_X509_FMT_PEM); r < 0)
+    if (int r = gnutls().certificate_set_x509_crl_file(raw, crl.c_str(), GNUTLS_X509_FMT_PEM); r < 0)
       throw_gnutls("loading CA revocation list " + crl.string(), r);
   }
-  if (int r = gnutls_certificate_set_x509_key_file2(raw, cert.c_str(), key.c_str(), GNUTLS_X509_FMT_PEM,
+  if (int r = gnutls().certificate_set_x509_key_file2(raw, cert.c_str(), key.c_str(), GNUTLS_X509_FMT_PEM,
                                                     nullptr, 0);
       r < 0)
     throw_gnutls("loading server certificate and key (" + cert.string() + ", " + key.string() + ")", r);
-  gnutls_certificate_set_known_dh_params(raw, GNUTLS_SEC_PARAM_MEDIUM);
+  gnutls().certificate_set_known_dh_params(raw, GNUTLS_SEC_PARAM_MEDIUM);
   debug("TLS: loaded certificates from %s", dir.c_str());
   return creds;
 }
@@ -198,9 +198,9 @@ CertificateCredentials load_certificates(const std::filesystem::path& dir) {
 Priority compile_priority(const std::string& text) {
   gnutls_priority_t raw;
   const char* error_at = nullptr;
-  if (int r = gnutls_priority_init(&raw, text.c_str(), &error_at); r < 0) {
+  if (int r = gnutls().priority_init(&raw, text.c_str(), &error_at); r < 0) {
     std::string where = error_at ? std::string(" at \"") + error_at + "\"" : "";
-    throw Error("--tls-priority \"" + text + "\"" + where + ": " + gnutls_strerror(r));
+    throw Error("--tls-priority \"" + text + "\"" + where + ": " + gnutls().strerror(r));
   }
   return Priority(raw);
 }
@@ -230,10 +230,10 @@ class TlsTransport final : public Transport {
   // Two-step construction: GnuTLS keeps a pointer to this object.
   void attach(Session session) {
     session_ = std::move(session);
-    gnutls_transport_set_ptr(session_.get(), this);
-    gnutls_transport_set_push_function(session_.get(), push);
-    gnutls_transport_set_pull_function(session_.get(), pull);
-    gnutls_transport_set_pull_timeout_function(session_.get(), pull_timeout);
+    gnutls().transport_set_ptr(session_.get(), this);
+    gnutls().transport_set_push_function(session_.get(), push);
+    gnutls().transport_set_pull_function(session_.get(), pull);
+    gnutls().transport_set_pull_timeout_function(session_.get(), pull_timeout);
   }
 
   gnutls_session_t session() const { return session_.get(); }
@@ -242,7 +242,7 @@ class TlsTransport final : public Transport {
   int write_all(const struct iovec* iov, int iovcnt, bool more = false) override;
   using Transport::write_all;
   bool has_buffered_input() const override {
-    return incoming_start_ < incoming_end_ || gnutls_record_check_pending(session_.get()) > 0;
+    return incoming_start_ < incoming_end_ || gnutls().record_check_pending(session_.get()) > 0;
   }
   void shutdown_write() override;
   bool is_tls() const override { return true; }
@@ -283,7 +283,7 @@ void TlsTransport::report_transport_errno(int err) {
   // A timeout (EAGAIN from SO_RCVTIMEO/SO_SNDTIMEO) must end the
   // connection, not make GnuTLS ask us to try again forever.
   if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) err = ETIMEDOUT;
-  gnutls_transport_set_errno(session_.get(), err);
+  gnutls().transport_set_errno(session_.get(), err);
 }
 
 ssize_t TlsTransport::push(gnutls_transport_ptr_t ptr, const void* data, size_t size) {
@@ -334,7 +334,7 @@ int TlsTransport::pull_timeout(gnutls_transport_ptr_t ptr, unsigned ms) {
 
 ssize_t TlsTransport::read_some(void* buf, size_t size) {
   for (;;) {
-    ssize_t r = gnutls_record_recv(session_.get(), buf, size);
+    ssize_t r = gnutls().record_recv(session_.get(), buf, size);
     if (r >= 0) return r;
     switch (r) {
       case GNUTLS_E_AGAIN:
@@ -348,8 +348,8 @@ ssize_t TlsTransport::read_some(void* buf, size_t size) {
         errno = read_errno_;
         return -1;
       default:
-        if (!gnutls_error_is_fatal(static_cast<int>(r))) continue;  // e.g. a warning alert
-        debug("TLS: gnutls_record_recv: %s", gnutls_strerror(static_cast<int>(r)));
+        if (!gnutls().error_is_fatal(static_cast<int>(r))) continue;  // e.g. a warning alert
+        debug("TLS: gnutls_record_recv: %s", gnutls().strerror(static_cast<int>(r)));
         errno = ECONNRESET;
         return -1;
     }
@@ -368,12 +368,12 @@ int TlsTransport::flush_outgoing(bool more) {
 }
 
 int TlsTransport::send_record(const char* data, size_t size) {
-  ssize_t r = retry_gnutls([&] { return gnutls_record_send(session_.get(), data, size); });
+  ssize_t r = retry_gnutls([&] { return gnutls().record_send(session_.get(), data, size); });
   if (r == static_cast<ssize_t>(size)) return 0;
   if (r == GNUTLS_E_PUSH_ERROR) {
     errno = write_errno_;
   } else {
-    debug("TLS: gnutls_record_send: %s", r < 0 ? gnutls_strerror(static_cast<int>(r)) : "short write");
+    debug("TLS: gnutls_record_send: %s", r < 0 ? gnutls().strerror(static_cast<int>(r)) : "short write");
     errno = EIO;
   }
   return -1;
@@ -391,7 +391,7 @@ int TlsTransport::write_all(const struct iovec* iov, int iovcnt, bool more) {
 }
 
 int TlsTransport::send_records(const struct iovec* iov, int iovcnt) {
-  const size_t record_size = gnutls_record_get_max_size(session_.get());
+  const size_t record_size = gnutls().record_get_max_size(session_.get());
   staging_.resize(record_size);
 
   size_t staged = 0;
@@ -422,8 +422,8 @@ int TlsTransport::send_records(const struct iovec* iov, int iovcnt) {
 }
 
 void TlsTransport::shutdown_write() {
-  int r = retry_gnutls([&] { return gnutls_bye(session_.get(), GNUTLS_SHUT_WR); });
-  if (r < 0) debug("TLS: gnutls_bye: %s", gnutls_strerror(r));
+  int r = retry_gnutls([&] { return gnutls().bye(session_.get(), GNUTLS_SHUT_WR); });
+  if (r < 0) debug("TLS: gnutls_bye: %s", gnutls().strerror(r));
   plain_->shutdown_write();
 }
 
@@ -464,35 +464,35 @@ class GnuTlsServer final : public TlsServer {
 
 Session GnuTlsServer::new_session() {
   gnutls_session_t raw;
-  if (int r = gnutls_init(&raw, GNUTLS_SERVER); r < 0) throw_gnutls("gnutls_init", r);
+  if (int r = gnutls().init(&raw, GNUTLS_SERVER); r < 0) throw_gnutls("gnutls_init", r);
   Session session(raw);
-  if (int r = gnutls_priority_set(raw, priority_.get()); r < 0) throw_gnutls("gnutls_priority_set", r);
+  if (int r = gnutls().priority_set(raw, priority_.get()); r < 0) throw_gnutls("gnutls_priority_set", r);
   if (psk_) {
-    gnutls_session_set_ptr(raw, &psk_path_);
-    if (int r = gnutls_credentials_set(raw, GNUTLS_CRD_PSK, psk_.get()); r < 0)
+    gnutls().session_set_ptr(raw, &psk_path_);
+    if (int r = gnutls().credentials_set(raw, GNUTLS_CRD_PSK, psk_.get()); r < 0)
       throw_gnutls("gnutls_credentials_set", r);
   } else {
-    if (int r = gnutls_credentials_set(raw, GNUTLS_CRD_CERTIFICATE, certificates_.get()); r < 0)
+    if (int r = gnutls().credentials_set(raw, GNUTLS_CRD_CERTIFICATE, certificates_.get()); r < 0)
       throw_gnutls("gnutls_credentials_set", r);
     if (verify_peer_) {
-      gnutls_certificate_server_set_request(raw, GNUTLS_CERT_REQUIRE);
+      gnutls().certificate_server_set_request(raw, GNUTLS_CERT_REQUIRE);
       // No hostname: like nbdkit, any client certificate the CA signed will do.
-      gnutls_session_set_verify_cert(raw, nullptr, 0);
+      gnutls().session_set_verify_cert(raw, nullptr, 0);
     } else {
-      gnutls_certificate_server_set_request(raw, GNUTLS_CERT_IGNORE);
+      gnutls().certificate_server_set_request(raw, GNUTLS_CERT_IGNORE);
     }
   }
   return session;
 }
 
 [[noreturn]] void throw_handshake_failure(gnutls_session_t session, int code) {
-  std::string message = std::string("gnutls_handshake: ") + gnutls_strerror(code);
+  std::string message = std::string("gnutls_handshake: ") + gnutls().strerror(code);
   if (code == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
     gnutls_datum_t status{};
-    if (gnutls_certificate_verification_status_print(gnutls_session_get_verify_cert_status(session),
+    if (gnutls().certificate_verification_status_print(gnutls().session_get_verify_cert_status(session),
                                                      GNUTLS_CRT_X509, &status, 0) == 0) {
       message += std::string(" (") + reinterpret_cast<const char*>(status.data) + ")";
-      gnutls_free(status.data);
+      gnutls().free(status.data);
     }
   }
   throw Error(message, ECONNRESET);
@@ -504,12 +504,12 @@ std::unique_ptr<Transport> GnuTlsServer::upgrade(std::unique_ptr<PlainTransport>
   gnutls_session_t session = transport->session();
   int r;
   // Besides EAGAIN/EINTR, warning alerts are non-fatal: carry on.
-  do r = gnutls_handshake(session);
-  while (r < 0 && !gnutls_error_is_fatal(r));
+  do r = gnutls().handshake(session);
+  while (r < 0 && !gnutls().error_is_fatal(r));
   if (r < 0) throw_handshake_failure(session, r);
-  if (char* description = gnutls_session_get_desc(session)) {
+  if (char* description = gnutls().session_get_desc(session)) {
     debug("TLS: handshake completed: %s", description);
-    gnutls_free(description);
+    gnutls().free(description);
   }
   return transport;
 }
@@ -527,10 +527,10 @@ std::unique_ptr<TlsServer> TlsServer::load(const TlsSettings& settings) {
     if (ec) throw Error(settings.psk_file + ": " + ec.message());
     std::string first_username = check_psk_file(path);
     gnutls_psk_server_credentials_t raw;
-    if (int r = gnutls_psk_allocate_server_credentials(&raw); r < 0)
+    if (int r = gnutls().psk_allocate_server_credentials(&raw); r < 0)
       throw_gnutls("gnutls_psk_allocate_server_credentials", r);
     PskCredentials psk(raw);
-    gnutls_psk_set_server_credentials_function(raw, lookup_psk);
+    gnutls().psk_set_server_credentials_function(raw, lookup_psk);
     auto priority = compile_priority(settings.priority.empty() ? default_psk_priority : settings.priority);
     debug("TLS: using PSK file %s", path.c_str());
     return std::make_unique<GnuTlsServer>(policy, std::move(priority), std::move(psk), path.string(),
