@@ -13,7 +13,7 @@ namespace {
 // The soname of every GnuTLS 3.x release.
 constexpr const char* library_name = "libgnutls.so.30";
 
-const GnuTls& load() {
+GnuTls load() {
   void* library = dlopen(library_name, RTLD_NOW | RTLD_LOCAL);
   if (!library) throw Error(std::string("TLS needs GnuTLS: ") + dlerror());
   auto symbol = [library](const char* name) {
@@ -21,7 +21,7 @@ const GnuTls& load() {
     if (!address) throw Error(std::string("TLS: ") + library_name + " lacks " + name);
     return address;
   };
-  static GnuTls functions;
+  GnuTls functions;
 #define NBDKIT_GNUTLS_RESOLVE(name) \
   functions.name = reinterpret_cast<decltype(functions.name)>(symbol("gnutls_" #name));
   NBDKIT_GNUTLS_FUNCTIONS(NBDKIT_GNUTLS_RESOLVE)
@@ -34,7 +34,7 @@ const GnuTls& load() {
 }  // namespace
 
 const GnuTls& gnutls() {
-  static const GnuTls& functions = load();
+  static const GnuTls functions = load();
   return functions;
 }
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -16,19 +17,11 @@
 #include <mutex>
 #include <optional>
 #include <string_view>
-#include <atomic>
 #include <thread>
 #include <vector>
 
 #include "gnutls_library.hpp"
 #include "nbdkit/plugin.hpp"
-
-// GnuTLS would otherwise initialise itself (about 1 ms of CPU) when the
-// program loads, even when TLS is never used; we call gnutls().global_init()
-// ourselves once credentials are about to be loaded.
-extern "C" {
-GNUTLS_SKIP_GLOBAL_INIT
-}
 
 namespace nbdkit::server {
 namespace {
@@ -255,6 +248,8 @@ class TlsTransport final : public Transport {
 
   int send_records(const struct iovec* iov, int iovcnt);
   int send_record(const char* data, size_t size);
+  // Writes to the socket, keeping a failure's errno for GnuTLS; 0 or -1.
+  int write_to_socket(const void* data, size_t size, bool more);
   // Writes what push() gathered; 0, or -1 with errno set.
   int flush_outgoing(bool more);
   void report_transport_errno(int err);
@@ -295,9 +290,13 @@ ssize_t TlsTransport::push(gnutls_transport_ptr_t ptr, const void* data, size_t 
       return static_cast<ssize_t>(size);
     return -1;
   }
-  if (self->plain_->write_all(data, size) == 0) return static_cast<ssize_t>(size);
-  self->write_errno_ = errno;
-  self->report_transport_errno(errno);
+  return self->write_to_socket(data, size, false) == 0 ? static_cast<ssize_t>(size) : -1;
+}
+
+int TlsTransport::write_to_socket(const void* data, size_t size, bool more) {
+  if (plain_->write_all(data, size, more) == 0) return 0;
+  write_errno_ = errno;
+  report_transport_errno(errno);
   return -1;
 }
 
@@ -358,12 +357,8 @@ ssize_t TlsTransport::read_some(void* buf, size_t size) {
 
 int TlsTransport::flush_outgoing(bool more) {
   if (outgoing_.empty()) return 0;
-  const int r = plain_->write_all(outgoing_.data(), outgoing_.size(), more);
+  const int r = write_to_socket(outgoing_.data(), outgoing_.size(), more);
   outgoing_.clear();
-  if (r != 0) {
-    write_errno_ = errno;
-    report_transport_errno(errno);
-  }
   return r;
 }
 

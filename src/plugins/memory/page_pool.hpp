@@ -4,7 +4,8 @@
 // (fresh mappings are zero, and released pages are dropped with
 // MADV_DONTNEED), so writers copy only what they have and never clear a
 // page first.  Releasing a page returns its memory to the operating system
-// at once, so the resident size follows what the disk holds; the address
+// (at once, or for part of a huge page when the kernel splits it), so the
+// resident size follows what the disk holds; the address
 // range is kept for reuse, which also keeps the number of kernel mappings
 // small however fragmented the disk becomes.
 #pragma once
