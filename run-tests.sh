@@ -8,7 +8,9 @@
 #   --asan-only   only the sanitizer build (build-asan/)
 #   CTEST ARGS    passed to both ctest runs, e.g. -R interop
 # Environment: BUILD_DIR (default build), ASAN_BUILD_DIR (default
-# build-asan), JOBS (default: number of CPUs).
+# build-asan), JOBS (default: number of CPUs), NBDKIT_CMAKE_ARGS (extra
+# cmake arguments for build/, e.g. -DCMAKE_BUILD_TYPE=Release).
+# Both builds treat warnings as errors (-DNBDKIT_WERROR=ON).
 # Exits non-zero if either build or any test fails; both parts run even
 # when the first fails.
 set -euo pipefail
@@ -29,7 +31,7 @@ build_and_test() {
     local dir=$1
     shift
     if [[ ! -f $dir/build.ninja ]]; then
-        cmake -S . -B "$dir" -G Ninja "$@" || return 1
+        cmake -S . -B "$dir" -G Ninja -DNBDKIT_WERROR=ON "$@" || return 1
     fi
     ninja -C "$dir" -j "$jobs" || return 1
     ctest --test-dir "$dir" --output-on-failure -j "$jobs" "${ctest_args[@]}"
@@ -40,7 +42,8 @@ failed=()
 
 if [[ $run_normal == yes ]]; then
     echo "=== run-tests.sh: build and test (${BUILD_DIR:-build})"
-    build_and_test "${BUILD_DIR:-build}" || failed+=("tests")
+    # shellcheck disable=SC2086  # NBDKIT_CMAKE_ARGS is a list of words
+    build_and_test "${BUILD_DIR:-build}" ${NBDKIT_CMAKE_ARGS:-} || failed+=("tests")
 fi
 
 if [[ $run_asan == yes ]]; then

@@ -4,13 +4,15 @@
 # into build/ and serves a 1 GiB RAM disk to nbdinfo.
 #
 # Usage: ./setup.sh      (as root, or with sudo available)
-# Environment: BUILD_DIR (default build), JOBS (default: number of CPUs).
+# Environment: BUILD_DIR (default build), JOBS (default: number of CPUs),
+# NBDKIT_CMAKE_ARGS (extra cmake arguments).  Warnings are errors here (a
+# development build); a plain `cmake` build leaves them warnings.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 packages=(
     # Build.
-    cmake ninja-build g++ pkg-config
+    cmake ninja-build g++ pkg-config pandoc
     libgnutls28-dev libzstd-dev liburing-dev libgtest-dev googletest
     # Test peers: nbdinfo/nbdcopy, nbdsh and the Python bindings, qemu-img
     # and qemu-io, fio's nbd engine, certtool/psktool for TLS, Debian's
@@ -36,7 +38,8 @@ fi
 
 build_dir=${BUILD_DIR:-build}
 if [[ ! -f $build_dir/build.ninja ]]; then
-    cmake -S . -B "$build_dir" -G Ninja
+    # shellcheck disable=SC2086  # NBDKIT_CMAKE_ARGS is a list of words
+    cmake -S . -B "$build_dir" -G Ninja -DNBDKIT_WERROR=ON ${NBDKIT_CMAKE_ARGS:-}
 fi
 ninja -C "$build_dir" -j "${JOBS:-$(nproc)}"
 

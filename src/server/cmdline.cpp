@@ -407,7 +407,8 @@ Messages:
   -D, --debug NAME.FLAG=N    set a plugin's, filter's or nbdkit's debug flag
   --log=default|stderr|syslog|null|/path    where errors go
 
-Read README.md for the details of each option.
+See nbdkit(1) for the details of each option, and nbdkit-PLUGIN-plugin(1)
+for a plugin's parameters (man nbdkit-memory-plugin).
 )";
 }
 

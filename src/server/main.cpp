@@ -56,24 +56,25 @@ void dump_config() {
   const auto major_end = version.find('.');
   const auto minor_end = version.find('.', major_end + 1);
 
+  // Directories are the installed layout this build was configured for
+  // (CMake's install prefix), as nbdkit reports them, wherever it runs from.
   std::cout << "binary=" << binary << '\n'
             << "bindir=" << bindir << '\n'
             << "exit_with_parent=yes\n"
-            // Plugins and filters are built into the binary.
-            << "filterdir=" << bindir << '\n'
+            << "filterdir=" NBDKIT_FILTERDIR "\n"
             << "host_cpu=" << host.machine << '\n'
             << "host_os=linux-gnu\n"
-            << "libdir=" << bindir << '\n'
-            << "mandir=/usr/share/man\n"
+            << "libdir=" NBDKIT_LIBDIR "\n"
+            << "mandir=" NBDKIT_MANDIR "\n"
             << "max_api_version=2\n"
             << "name=nbdkit\n"
-            << "plugindir=" << bindir << '\n'
+            << "plugindir=" NBDKIT_PLUGINDIR "\n"
             << "root_tls_certificates_dir=/etc/pki/nbdkit\n"
             << "run_default_socket=Unix\n"
-            << "sbindir=" << bindir << '\n'
+            << "sbindir=" NBDKIT_SBINDIR "\n"
             << "selinux=no\n"
             << "soext=so\n"
-            << "sysconfdir=/etc\n"
+            << "sysconfdir=" NBDKIT_SYSCONFDIR "\n"
             << "timeout_option=yes\n"
             << "tls=yes\n"
             << "version=" << version << '\n'

@@ -60,8 +60,10 @@ std::string build_nbd_uri(const Options& options, const std::string& unix_socket
   const std::string user = secure && !options.tls.psk_file.empty() && !psk_username.empty()
                                ? uri_encode(psk_username) + "@"
                                : std::string();
-  std::string path =
-      options.exportname.empty() ? std::string() : "/" + uri_encode(options.exportname);
+  // Built by appending: GCC 12 at -O3 warns (-Wrestrict) about the
+  // insert that "literal" + std::string&& compiles to.
+  std::string path;
+  if (!options.exportname.empty()) (path += '/') += uri_encode(options.exportname);
   std::string query = tls_query(options, tls);
 
   std::string uri;
@@ -70,18 +72,21 @@ std::string build_nbd_uri(const Options& options, const std::string& unix_socket
     // After an authority the path must start with '/'.
     if (!user.empty() && path.empty()) path = "/";
     uri += user + path;
-    query = "socket=" + uri_encode(unix_socket) + (query.empty() ? "" : "&" + query);
+    std::string socket_query = "socket=";
+    socket_query += uri_encode(unix_socket);
+    if (!query.empty()) (socket_query += '&') += query;
+    query = std::move(socket_query);
   } else if (options.vsock) {
     // CID 1 is the local host.
     uri = secure ? "nbds+vsock://1" : "nbd+vsock://1";
-    if (options.port) uri += ":" + *options.port;
+    if (options.port) (uri += ':') += *options.port;
     uri += path;
   } else {
     uri = secure ? "nbds://" + user + "localhost" : "nbd://localhost";
-    if (options.port) uri += ":" + *options.port;
+    if (options.port) (uri += ':') += *options.port;
     uri += path;
   }
-  if (!query.empty()) uri += "?" + query;
+  if (!query.empty()) (uri += '?') += query;
   return uri;
 }
 

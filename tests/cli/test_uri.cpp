@@ -30,7 +30,7 @@ TEST(Uri, ExportNameAndSocketArePercentEncoded) {
 TEST(Uri, TcpNamesThePortOnlyWhenGiven) {
   Options options;
   EXPECT_EQ(build_nbd_uri(options, "", TlsPolicy::off), "nbd://localhost");
-  options.port = "10999";
+  options.port.emplace("10999");
   options.exportname = "foo";
   EXPECT_EQ(build_nbd_uri(options, "", TlsPolicy::off), "nbd://localhost:10999/foo");
 }
@@ -43,12 +43,12 @@ TEST(Uri, RequiredTlsChangesSchemeAndAddsCredentials) {
   EXPECT_EQ(build_nbd_uri(options, "/s", TlsPolicy::on), "nbd+unix://?socket=/s");
   EXPECT_EQ(build_nbd_uri(options, "/s", TlsPolicy::require, "alice"),
             "nbds+unix://alice@/?socket=/s&tls-psk-file=/etc/keys.psk");
-  options.port = "2";
+  options.port.emplace("2");
   EXPECT_EQ(build_nbd_uri(options, "", TlsPolicy::require, "alice"),
             "nbds://alice@localhost:2?tls-psk-file=/etc/keys.psk");
   options.tls.psk_file.clear();
   options.tls.certificates_dir = "/pki";
-  options.port = "1";
+  options.port.emplace("1");
   EXPECT_EQ(build_nbd_uri(options, "", TlsPolicy::require),
             "nbds://localhost:1?tls-certificates=/pki");
 }
