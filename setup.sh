@@ -12,7 +12,9 @@ cd "$(dirname "$0")"
 
 packages=(
     # Build.
-    cmake ninja-build g++ pkg-config pandoc
+    cmake ninja-build g++ pkg-config
+    # Man pages (pandoc builds them, man checks them), the .deb (dpkg-dev).
+    pandoc man-db dpkg-dev
     libgnutls28-dev libzstd-dev liburing-dev libgtest-dev googletest
     # Test peers: nbdinfo/nbdcopy, nbdsh and the Python bindings, qemu-img
     # and qemu-io, fio's nbd engine, certtool/psktool for TLS, Debian's
