@@ -331,8 +331,8 @@ Options parse_command_line(int argc, char* const argv[]) {
 
   if (options.run || options.single || options.exit_with_parent) options.foreground = true;
   // Since nbdkit 1.36 a captive server listens on a private Unix socket
-  // unless told to use TCP or vsock.
-  if (options.run && !options.port && !options.vsock && !options.unix_socket)
+  // unless told to use TCP (-p or -i) or vsock.
+  if (options.run && !options.port && !options.ipaddr && !options.vsock && !options.unix_socket)
     options.unix_socket = "-";
   return options;
 }

@@ -224,6 +224,7 @@ void Listener::bind_tcp(const Options& options) {
                 ::gai_strerror(err));
   const std::unique_ptr<struct addrinfo, decltype(&::freeaddrinfo)> owner(results, ::freeaddrinfo);
 
+  std::string first_in_use_error;
   for (const struct addrinfo* info = results; info; info = info->ai_next) {
     const int fd = ::socket(info->ai_family, info->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
                             info->ai_protocol);
@@ -240,7 +241,16 @@ void Listener::bind_tcp(const Options& options) {
       ::close(fd);
       if (err == EADDRNOTAVAIL) continue;
       errno = err;
-      throw Error(errno_text(std::string("bind: ") + (host ? host : "*") + " port " + port));
+      const std::string message =
+          errno_text(std::string("bind: ") + (host ? host : "*") + " port " + port);
+      // As nbdkit: a port taken on one of the addresses (say by an
+      // IPv4-only server) is still served on the others; it is an error
+      // only when none can have it.
+      if (err == EADDRINUSE) {
+        if (first_in_use_error.empty()) first_in_use_error = message;
+        continue;
+      }
+      throw Error(message);
     }
     if (::listen(fd, SOMAXCONN) == -1) {
       const std::string message = errno_text("listen");
@@ -249,6 +259,7 @@ void Listener::bind_tcp(const Options& options) {
     }
     fds_.push_back(fd);
   }
+  if (fds_.empty() && !first_in_use_error.empty()) throw Error(first_in_use_error);
   if (fds_.empty()) throw Error("unable to bind to any TCP/IP sockets");
 }
 

@@ -82,7 +82,13 @@ std::string build_nbd_uri(const Options& options, const std::string& unix_socket
     if (options.port) (uri += ':') += *options.port;
     uri += path;
   } else {
-    uri = secure ? "nbds://" + user + "localhost" : "nbd://localhost";
+    // The -i address when given (the server listens nowhere else), else
+    // localhost, which X.509 server certificates usually name.
+    std::string host = options.ipaddr ? *options.ipaddr : std::string("localhost");
+    if (host.find(':') != std::string::npos) host = '[' + host + ']';
+    uri = secure ? "nbds://" : "nbd://";
+    if (secure) uri += user;
+    uri += host;
     if (options.port) (uri += ':') += *options.port;
     uri += path;
   }
