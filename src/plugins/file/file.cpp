@@ -48,14 +48,6 @@ OpenFile open_for_serving(int at, const std::string& name, bool readonly) {
   return file;
 }
 
-int open_direct(int at, const std::string& name, bool writable) {
-  const int fd = ::openat(at, name.c_str(), (writable ? O_RDWR : O_RDONLY) | O_DIRECT | O_CLOEXEC);
-  if (fd == -1)
-    nbdkit::debug("%s: no O_DIRECT (%s): cache=none evicts pages instead", name.c_str(),
-                  errno_text(errno).c_str());
-  return fd;
-}
-
 class FilePlugin final : public nbdkit::Plugin {
  public:
   ~FilePlugin() override {
@@ -184,7 +176,7 @@ void FilePlugin::config_complete() {
       check_dir_source();
       break;
   }
-  // O_DIRECT and page eviction are pointless for a file held in memory.
+  // Page eviction is pointless for a file held in memory.
   if (memory_backed_) cache_ = CacheMode::normal;
 }
 
@@ -249,14 +241,6 @@ OpenFile FilePlugin::open_export(bool readonly, std::string_view exportname) con
 std::unique_ptr<nbdkit::Context> FilePlugin::open(bool readonly, std::string_view exportname,
                                                   bool) {
   OpenFile file = open_export(readonly, exportname);
-  if (cache_ == CacheMode::none) {
-    // For fd=, /proc gives a second open of the same file.
-    const bool by_fd = source_ == Source::fd;
-    const std::string direct_name = by_fd ? "/proc/self/fd/" + std::to_string(given_fd_)
-                                          : file.name;
-    file.direct_fd = open_direct(by_fd || source_ == Source::file ? AT_FDCWD : dir_fd_,
-                                 direct_name, file.writable);
-  }
   if (fadvice_ != POSIX_FADV_NORMAL) ::posix_fadvise(file.fd, 0, 0, fadvice_);
   return std::make_unique<FileDisk>(std::move(file), cache_);
 }

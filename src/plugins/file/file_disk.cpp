@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "full_io.hpp"
+
 namespace file_plugin {
 
 namespace {
@@ -41,19 +43,15 @@ FileDisk::FileDisk(OpenFile file, CacheMode cache) : file_(std::move(file)), cac
     storage_ = describe_storage(file_.fd, file_.name);
   } catch (...) {
     if (file_.owned) ::close(file_.fd);
-    if (file_.direct_fd != -1) ::close(file_.direct_fd);
     throw;
   }
   if (!storage_.is_block_device)
     can_seek_holes_ = ::lseek(file_.fd, 0, SEEK_DATA) != -1 || errno == ENXIO;
-  if (cache_ == CacheMode::none && file_.direct_fd != -1 && storage_.direct_offset_align != 0)
-    direct_.emplace(file_.direct_fd, storage_.direct_offset_align,
-                    std::max(storage_.direct_memory_align, 1u));
 }
 
 FileDisk::~FileDisk() {
+  if (cache_ == CacheMode::none) write_eviction_.drain(file_.fd);
   if (file_.owned) ::close(file_.fd);
-  if (file_.direct_fd != -1) ::close(file_.direct_fd);
 }
 
 std::optional<nbdkit::BlockSize> FileDisk::block_size() {
@@ -61,19 +59,14 @@ std::optional<nbdkit::BlockSize> FileDisk::block_size() {
 }
 
 int FileDisk::pread(void* buf, uint32_t count, uint64_t offset, uint32_t) {
-  if (use_direct(count, offset)) return direct_->pread(buf, count, offset);
   const int r = read_all(file_.fd, buf, count, offset);
   if (r == 0 && cache_ == CacheMode::none) evict(count, offset, false);
   return r;
 }
 
 int FileDisk::pwrite(const void* buf, uint32_t count, uint64_t offset, uint32_t flags) {
-  if (use_direct(count, offset)) {
-    if (int r = direct_->pwrite(buf, count, offset)) return r;
-  } else {
-    if (int r = write_all(file_.fd, buf, count, offset)) return r;
-    if (cache_ == CacheMode::none) evict(count, offset, true);
-  }
+  if (int r = write_all(file_.fd, buf, count, offset)) return r;
+  if (cache_ == CacheMode::none) evict(count, offset, true);
   return (flags & nbdkit::flags::fua) ? flush(0) : 0;
 }
 
@@ -90,7 +83,7 @@ int FileDisk::trim(uint32_t count, uint64_t offset, uint32_t flags) {
   int r;
   if (storage_.is_block_device) {
     // Discard the whole sectors inside the range; the rest stays as it is.
-    const uint32_t sector = storage_.direct_offset_align;
+    const uint32_t sector = storage_.sector_size;
     const uint64_t first = (offset + sector - 1) / sector * sector;
     const uint64_t last = (offset + count) / sector * sector;
     r = last > first ? device_ioctl(file_.fd, BLKDISCARD, first, uint32_t(last - first)) : 0;
@@ -142,7 +135,7 @@ int FileDisk::zero_device(uint32_t count, uint64_t offset, uint32_t flags) {
   }
   // BLKZEROOUT may write zeroes in the kernel: not fast.
   if ((flags & nbdkit::flags::fast_zero) ||
-      !sector_aligned(offset, count, storage_.direct_offset_align))
+      !sector_aligned(offset, count, storage_.sector_size))
     return ENOTSUP;
   const int r = device_ioctl(file_.fd, BLKZEROOUT, offset, count);
   return not_supported(r) ? ENOTSUP : r;
@@ -180,12 +173,39 @@ int FileDisk::cache(uint32_t count, uint64_t offset, uint32_t) {
 }
 
 void FileDisk::evict(uint32_t count, uint64_t offset, bool written) {
-  // Dirty pages cannot be dropped: write them back first.
   if (written)
-    ::sync_file_range(file_.fd, off_t(offset), off_t(count),
-                      SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-                          SYNC_FILE_RANGE_WAIT_AFTER);
-  ::posix_fadvise(file_.fd, off_t(offset), off_t(count), POSIX_FADV_DONTNEED);
+    write_eviction_.written(file_.fd, offset, count);
+  else
+    ::posix_fadvise(file_.fd, off_t(offset), off_t(count), POSIX_FADV_DONTNEED);
+}
+
+void WriteEviction::written(int fd, uint64_t offset, uint32_t count) {
+  ::sync_file_range(fd, off_t(offset), off_t(count), SYNC_FILE_RANGE_WRITE);
+  Range oldest;
+  {
+    std::lock_guard lock(mutex_);
+    oldest = ranges_[next_];
+    ranges_[next_] = {offset, count};
+    next_ = (next_ + 1) % kWindow;
+  }
+  drop(fd, oldest);
+}
+
+void WriteEviction::drain(int fd) {
+  std::lock_guard lock(mutex_);
+  for (Range& range : ranges_) {
+    drop(fd, range);
+    range = {};
+  }
+}
+
+void WriteEviction::drop(int fd, const Range& range) {
+  if (range.count == 0) return;
+  // Dirty pages cannot be dropped: wait for their writeback first.
+  ::sync_file_range(fd, off_t(range.offset), off_t(range.count),
+                    SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                        SYNC_FILE_RANGE_WAIT_AFTER);
+  ::posix_fadvise(fd, off_t(range.offset), off_t(range.count), POSIX_FADV_DONTNEED);
 }
 
 }  // namespace file_plugin

@@ -1,24 +1,44 @@
 // One client connection's view of a file or block device.
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <mutex>
 #include <optional>
 #include <string>
 
 #include <nbdkit/plugin.hpp>
 
-#include "direct_io.hpp"
 #include "storage.hpp"
 
 namespace file_plugin {
 
 enum class CacheMode { normal, none };
 
-// Descriptors a FileDisk serves.  It closes them when `owned`.
+// cache=none for writes: writeback of each written range starts at once,
+// and the range is dropped from the page cache a few writes later, when
+// its writeback is likely done, so that waiting rarely stalls a request.
+class WriteEviction {
+ public:
+  void written(int fd, uint64_t offset, uint32_t count);
+  // Drops every range still held (when the connection closes).
+  void drain(int fd);
+
+ private:
+  struct Range {
+    uint64_t offset = 0;
+    uint32_t count = 0;
+  };
+  static void drop(int fd, const Range& range);
+  static constexpr size_t kWindow = 64;
+  std::mutex mutex_;
+  std::array<Range, kWindow> ranges_;
+  size_t next_ = 0;
+};
+
+// The descriptor a FileDisk serves; it closes it when `owned`.
 struct OpenFile {
   int fd = -1;
-  // The same file opened with O_DIRECT for cache=none, or -1.
-  int direct_fd = -1;
   bool writable = false;
   bool owned = true;
   std::string name;  // for messages
@@ -57,19 +77,16 @@ class FileDisk final : public nbdkit::Context {
   int zero_file(uint32_t count, uint64_t offset, uint32_t flags);
   int zero_device(uint32_t count, uint64_t offset, uint32_t flags);
   int punch_hole(uint32_t count, uint64_t offset);
-  // cache=none without O_DIRECT for this range: drop the pages after use.
+  // cache=none: drop the pages of a range read or written.
   void evict(uint32_t count, uint64_t offset, bool written);
-  bool use_direct(uint32_t count, uint64_t offset) const {
-    return direct_ && direct_->suits(count, offset);
-  }
 
   OpenFile file_;
   CacheMode cache_;
   Storage storage_;
-  std::optional<DirectIo> direct_;
   bool can_seek_holes_ = false;
   // Cleared the first time the kernel says the file system lacks the call.
   std::atomic<bool> can_punch_{true}, can_zero_range_{true};
+  WriteEviction write_eviction_;
 };
 
 }  // namespace file_plugin

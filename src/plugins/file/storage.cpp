@@ -45,23 +45,13 @@ void describe_block_device(int fd, const std::string& name, const struct stat& s
   if (ioctl(fd, BLKSSZGET, &logical) == -1) fail(name, "BLKSSZGET");
   if (ioctl(fd, BLKPBSZGET, &physical) == -1) physical = unsigned(logical);
   out.preferred_block = std::max(physical, 4096u);
-  out.direct_offset_align = uint32_t(logical);
-  out.direct_memory_align = uint32_t(logical);
+  out.sector_size = uint32_t(logical);
   out.rotational = device_is_rotational(st.st_rdev);
 }
 
-void describe_regular_file(int fd, const std::string& name, const struct stat& st,
-                           Storage& out) {
+void describe_regular_file(const struct stat& st, Storage& out) {
   out.size = uint64_t(st.st_size);
   if (st.st_blksize > 0) out.preferred_block = std::max(uint32_t(st.st_blksize), 4096u);
-  struct statx stx;
-  if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) == 0 &&
-      (stx.stx_mask & STATX_DIOALIGN)) {
-    out.direct_offset_align = stx.stx_dio_offset_align;
-    out.direct_memory_align = stx.stx_dio_mem_align;
-  } else if (errno != ENOSYS && errno != EINVAL) {
-    fail(name, "statx");
-  }
 }
 
 }  // namespace
@@ -75,7 +65,7 @@ Storage describe_storage(int fd, const std::string& name) {
   if (S_ISBLK(st.st_mode))
     describe_block_device(fd, name, st, out);
   else
-    describe_regular_file(fd, name, st, out);
+    describe_regular_file(st, out);
   return out;
 }
 

@@ -1,6 +1,5 @@
 // Facts about what backs a file descriptor: its size, whether it is a
-// block device, what the kernel needs for O_DIRECT, whether it lives in
-// memory.  Kept apart from the data path, which only uses the answers.
+// block device, its sector size, whether it lives in memory.  Kept apart from the data path, which only uses the answers.
 #pragma once
 
 #include <sys/types.h>
@@ -15,9 +14,9 @@ struct Storage {
   uint64_t size = 0;
   // The block size the file system or device prefers for I/O.
   uint32_t preferred_block = 4096;
-  // Alignment of file offsets and of memory for O_DIRECT (0: unsupported).
-  uint32_t direct_offset_align = 0;
-  uint32_t direct_memory_align = 0;
+  // A block device's logical sector size: BLKZEROOUT and BLKDISCARD
+  // take whole sectors.
+  uint32_t sector_size = 512;
   bool rotational = false;
 };
 
