@@ -22,6 +22,8 @@ packages=(
     libnbd-bin python3-libnbd qemu-utils fio gnutls-bin nbdkit
     # Disk image tools some tests use.
     mtools dosfstools fdisk
+    # The file plugin's tests: losetup (loop devices), mount (a small tmpfs).
+    mount
 )
 
 missing=()
