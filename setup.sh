@@ -18,6 +18,8 @@ packages=(
     libnbd-bin python3-libnbd qemu-utils fio gnutls-bin nbdkit
     # Disk image tools some tests use.
     mtools dosfstools fdisk
+    # The libFuzzer targets (tests/fuzz/run.sh): clang and its runtime.
+    clang libclang-rt-14-dev
 )
 
 missing=()

@@ -111,9 +111,8 @@ bool Connection::open_export(std::string_view name) {
 }
 
 Negotiation Connection::negotiate() {
-  if (ctx_.options.timeout_ns && *ctx_.options.timeout_ns > 0)
-    deadline_ = std::chrono::steady_clock::now() +
-                std::chrono::nanoseconds(*ctx_.options.timeout_ns);
+  if (ctx_.options.timeout_ns > 0)
+    deadline_ = std::chrono::steady_clock::now() + std::chrono::nanoseconds(ctx_.options.timeout_ns);
   if (!arm_socket_timeouts()) return Negotiation::close;
   const Negotiation outcome = ctx_.options.oldstyle ? oldstyle_handshake() : newstyle_handshake();
   option_payload_.release();

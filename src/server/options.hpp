@@ -51,7 +51,7 @@ struct Options {
   std::optional<std::string> selinux_label;
   unsigned threads = 16;                  // -t (0 means the default)
   // --timeout: how long a client may take to negotiate; 0 = no limit.
-  std::optional<uint64_t> timeout_ns = 60'000'000'000ull;
+  uint64_t timeout_ns = 60'000'000'000ull;
   uint8_t mask_handshake = 3;             // --mask-handshake
   LogTarget log = LogTarget::default_;
   std::string log_file;
