@@ -24,6 +24,8 @@ packages=(
     mtools dosfstools fdisk
     # The file plugin's tests: losetup (loop devices), mount (a small tmpfs).
     mount
+    # The libFuzzer targets (tests/fuzz/run.sh): clang and its runtime.
+    clang libclang-rt-14-dev
 )
 
 missing=()

@@ -44,6 +44,22 @@ size_t encode_option_reply_header(unsigned char* out, uint32_t option, uint32_t 
   return kOptionReplyHeaderSize;
 }
 
+uint32_t max_option_payload(uint32_t option) {
+  constexpr uint32_t kName = 4 + kMaxStringSize;  // length + string
+  switch (option) {
+    case kOptExportName:
+      return kMaxStringSize;
+    case kOptInfo:
+    case kOptGo:
+      return kName + 2 + 2 * kMaxInfoRequests;
+    case kOptListMetaContext:
+    case kOptSetMetaContext:
+      return kName + 4 + kMaxMetaQueries * kName;
+    default:
+      return kMaxStringSize;
+  }
+}
+
 namespace {
 
 // Reads length-prefixed fields out of an option payload, refusing to run
@@ -174,6 +190,11 @@ RequestCheck check_request(const Request& request, const ExportState& state) {
   if ((type == kCmdRead || type == kCmdWrite) && request.count > kMaxDataSize)
     return {kEoverflow, "data request is too large (more than 64 MiB)"};
 
+  // Whatever its flags and range, a write to a read-only export is refused
+  // as such (EPERM), not as a request with a flag the export lacks.
+  const bool writes = type == kCmdWrite || type == kCmdTrim || type == kCmdWriteZeroes;
+  if (writes && (eflags & kFlagReadOnly)) return {kEperm, "write request on a read-only export"};
+
   if (flags & ~kKnownFlags) return {kEinval, "unknown flag"};
   if ((flags & kCmdFlagFua) && !(eflags & kFlagSendFua))
     return {kEinval, "FUA flag not supported by this export"};
@@ -205,7 +226,6 @@ RequestCheck check_request(const Request& request, const ExportState& state) {
     case kCmdWrite:
     case kCmdTrim:
     case kCmdWriteZeroes:
-      if (eflags & kFlagReadOnly) return {kEperm, "write request on a read-only export"};
       if (type == kCmdTrim && !(eflags & kFlagSendTrim))
         return {kEinval, "trim not supported by this export"};
       break;

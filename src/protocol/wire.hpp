@@ -17,10 +17,12 @@ namespace nbd {
 
 // Largest READ/WRITE payload we accept (as nbdkit does).
 inline constexpr uint32_t kMaxDataSize = 64u << 20;
-// Largest option payload we read during negotiation.
-inline constexpr uint32_t kMaxOptionSize = 64u << 20;
 // Longest export name or meta-context query we accept.
 inline constexpr size_t kMaxStringSize = 4096;
+// NBD_INFO_* requests in one NBD_OPT_INFO/GO, and queries in one meta
+// context option, that we accept: far more than any client sends.
+inline constexpr uint32_t kMaxInfoRequests = 1024;
+inline constexpr uint32_t kMaxMetaQueries = 16;
 // Options a client may send before it must choose an export.
 inline constexpr int kMaxOptions = 32;
 // The context id we give base:allocation (nbdkit's choice too).
@@ -57,6 +59,12 @@ inline constexpr size_t kOptionReplyHeaderSize = 20;
 size_t encode_option_reply_header(unsigned char* out, uint32_t option, uint32_t reply_type,
                                   uint32_t length);
 
+// The longest payload an option may carry: what its fields can need at
+// most under the limits above (options without data, and unknown ones, get
+// kMaxStringSize so that a small stray payload is answered, not fatal).
+// A longer payload is refused with NBD_REP_ERR_TOO_BIG before it is read.
+uint32_t max_option_payload(uint32_t option);
+
 // NBD_OPT_INFO / NBD_OPT_GO payload.
 struct InfoRequest {
   std::string_view export_name;
@@ -78,8 +86,10 @@ std::optional<MetaContextRequest> parse_meta_context_request(
 // name selects it.  SET accepts only exact names.
 bool meta_query_matches_base_allocation(std::string_view query, bool listing);
 
-// True for a string we accept as an export name: not too long, no NUL.
+// True for a string we accept as an export name or meta-context query:
+// not too long, no NUL (the spec forbids NUL in both).
 bool valid_export_name(std::string_view name);
+inline bool valid_meta_query(std::string_view query) { return valid_export_name(query); }
 
 // What an export can do, as decided when the client picks it.
 struct ExportCapabilities {

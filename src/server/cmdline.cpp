@@ -377,7 +377,8 @@ What to serve:
   -r, --readonly             refuse writes
   -e, --exportname NAME      export name used in $uri/$exportname of --run
   -t, --threads N            requests in flight per connection (default 16)
-  --timeout=DELAY            drop clients that do not finish the handshake in time
+  --timeout=DELAY            drop clients that do not finish the handshake in
+                             time (default 60s; 0 for no limit)
   -o, --oldstyle             oldstyle handshake (-n, --newstyle: the default)
   --no-sr, --no-structured-replies    refuse structured replies
   --no-mc, --no-meta-contexts         refuse metadata contexts

@@ -22,9 +22,14 @@ struct ServerContext {
 // logged and end only this connection.
 void serve_connection(ServerContext& ctx, std::unique_ptr<PlainTransport> transport);
 
-// Makes every connection inside serve_connection() stop reading new
-// requests, finish and answer those in flight, and return.  Used for a
-// graceful shutdown.
+// Makes every connection inside serve_connection() stop reading: requests
+// in flight finish, those already received but not started are answered
+// with ESHUTDOWN, then the connection ends.  Used for a graceful shutdown.
 void stop_all_connections();
+
+// Shuts every connection's socket both ways, waking threads blocked on a
+// client that no longer reads its replies: the end of a shutdown's grace
+// period.
+void cut_all_connections();
 
 }  // namespace nbdkit::server

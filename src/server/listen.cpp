@@ -11,13 +11,19 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <list>
 #include <memory>
+#include <optional>
+#include <system_error>
 #include <thread>
 
 #include <nbdkit/plugin.hpp>
@@ -29,6 +35,10 @@ namespace nbdkit::server {
 namespace {
 
 constexpr const char* default_port = "10809";
+
+// How long clients get, after a shutdown signal, to read the replies to
+// what they had sent.
+constexpr std::chrono::seconds kShutdownGrace{3};
 
 std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
 
@@ -59,15 +69,25 @@ class ConnectionThreads {
   int done_fd() const { return done_fd_; }
   size_t active() const { return threads_.size(); }
 
+  // Serves the client on a thread of its own.  Without a thread to be had
+  // (RLIMIT_NPROC, TasksMax, memory) that client alone is refused: its
+  // descriptors are closed and the server carries on.
   void start(ServerContext& ctx, int in_fd, int out_fd) {
     auto transport = std::make_unique<PlainTransport>(in_fd, out_fd, true);
     Entry& entry = threads_.emplace_back();
-    entry.thread = std::thread([this, &ctx, &entry, transport = std::move(transport)]() mutable {
-      serve_connection(ctx, std::move(transport));
-      entry.finished.store(true);
-      const uint64_t one = 1;
-      [[maybe_unused]] const ssize_t n = ::write(done_fd_, &one, sizeof one);
-    });
+    try {
+      entry.thread = std::thread([this, &ctx, &entry, transport = std::move(transport)]() mutable {
+        serve_connection(ctx, std::move(transport));
+        entry.finished.store(true);
+        const uint64_t one = 1;
+        [[maybe_unused]] const ssize_t n = ::write(done_fd_, &one, sizeof one);
+      });
+    } catch (const std::system_error& e) {
+      // The thread's copy of the function, and with it the transport, is
+      // already destroyed: the client's socket is closed.
+      threads_.pop_back();
+      nbdkit::error("cannot start a thread for a new client, refusing it: %s", e.what());
+    }
   }
 
   void join_finished() {
@@ -97,16 +117,31 @@ class ConnectionThreads {
 
 // Once the server stops accepting: waits for every connection to end,
 // cutting clients short only if a signal asked for the shutdown (which may
-// come while waiting: hence the bounded poll).
+// come while waiting: hence the bounded poll).  Clients then get
+// kShutdownGrace to receive their replies; after that their sockets are
+// shut both ways, so that one which stopped reading cannot hold the
+// server up.
 void finish_connections(ConnectionThreads& connections) {
-  bool interrupted = false;
+  using Clock = std::chrono::steady_clock;
+  std::optional<Clock::time_point> cut_at;
+  bool cut = false;
   while (connections.active() > 0) {
-    if (!interrupted && shutdown_interrupts_clients()) {
+    if (!cut_at && shutdown_interrupts_clients()) {
       stop_all_connections();
-      interrupted = true;
+      cut_at = Clock::now() + kShutdownGrace;
     }
+    if (cut_at && !cut && Clock::now() >= *cut_at) {
+      nbdkit::error("%zu connections still busy after the shutdown grace period: closing them",
+                    connections.active());
+      cut_all_connections();
+      cut = true;
+    }
+    int timeout_ms = cut ? -1 : 100;
+    if (cut_at && !cut)
+      timeout_ms = std::max(
+          0, int(std::chrono::ceil<std::chrono::milliseconds>(*cut_at - Clock::now()).count()));
     struct pollfd done = {connections.done_fd(), POLLIN, 0};
-    if (::poll(&done, 1, interrupted ? -1 : 100) == -1 && errno != EINTR)
+    if (::poll(&done, 1, timeout_ms) == -1 && errno != EINTR)
       throw Error(errno_text("poll"));
     if (done.revents) connections.join_finished();
   }
@@ -287,7 +322,23 @@ void Listener::bind_vsock(const Options& options) {
   fds_.push_back(fd);
 }
 
+namespace {
+
+// Each client holds a descriptor: allow as many as the hard limit does
+// (the soft limit is often 1024).
+void raise_descriptor_limit() {
+  struct rlimit limit;
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) == -1)
+      debug("cannot raise RLIMIT_NOFILE: %s", std::strerror(errno));
+  }
+}
+
+}  // namespace
+
 void accept_connections(ServerContext& ctx, Listener& listener) {
+  raise_descriptor_limit();
   const bool one_at_a_time = ctx.backend.thread_model() == ThreadModel::serialize_connections;
   ConnectionThreads connections;
 

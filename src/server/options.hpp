@@ -50,7 +50,8 @@ struct Options {
   std::optional<std::string> user, group; // -u, -g
   std::optional<std::string> selinux_label;
   unsigned threads = 16;                  // -t (0 means the default)
-  std::optional<uint64_t> timeout_ns;     // --timeout
+  // --timeout: how long a client may take to negotiate; 0 = no limit.
+  uint64_t timeout_ns = 60'000'000'000ull;
   uint8_t mask_handshake = 3;             // --mask-handshake
   LogTarget log = LogTarget::default_;
   std::string log_file;

@@ -25,6 +25,8 @@ REP_ACK, REP_SERVER, REP_INFO, REP_META_CONTEXT = 1, 2, 3, 4
 REP_ERR_UNSUP = 0x80000001
 REP_ERR_POLICY = 0x80000002
 REP_ERR_INVALID = 0x80000003
+REP_ERR_TLS_REQD = 0x80000005
+REP_ERR_TOO_BIG = 0x80000009
 
 INFO_EXPORT, INFO_NAME, INFO_DESCRIPTION, INFO_BLOCK_SIZE = 0, 1, 2, 3
 
@@ -36,7 +38,7 @@ REPLY_FLAG_DONE = 1
 REPLY_TYPE_OFFSET_DATA, REPLY_TYPE_BLOCK_STATUS = 1, 5
 REPLY_TYPE_ERROR = 0x8001
 
-EPERM, EINVAL, ENOSPC = 1, 22, 28
+EPERM, EINVAL, ENOSPC, ESHUTDOWN = 1, 22, 28, 108
 
 TIMEOUT = 10  # seconds any single socket operation may take
 
@@ -44,11 +46,15 @@ TIMEOUT = 10  # seconds any single socket operation may take
 class Server:
     """Runs `$NBDKIT -f -U SOCKET ARGS...` and stops it by pid."""
 
-    def __init__(self, binary, *args):
+    def __init__(self, binary, *args, prefix=()):
+        """`prefix` runs the server through a command such as setpriv or
+        prlimit; the socket directory is then open to any user."""
         self.dir = tempfile.mkdtemp(prefix="nbd-proto-")
+        if prefix:
+            os.chmod(self.dir, 0o777)
         self.sock = os.path.join(self.dir, "sock")
         self.log = open(os.path.join(self.dir, "log"), "w+")
-        self.proc = subprocess.Popen([binary, "-f", "-U", self.sock, *args],
+        self.proc = subprocess.Popen([*prefix, binary, "-f", "-U", self.sock, *args],
                                      stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + TIMEOUT
         while not os.path.exists(self.sock):
@@ -63,6 +69,14 @@ class Server:
 
     def alive(self):
         return self.proc.poll() is None
+
+    def status(self, field):
+        """A numeric field of /proc/PID/status (VmRSS in KiB, Threads)."""
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        raise KeyError(field)
 
     def stop(self):
         if self.proc.poll() is None:

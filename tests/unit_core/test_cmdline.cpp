@@ -163,7 +163,8 @@ TEST(CommandLine, Threads) {
 }
 
 TEST(CommandLine, Timeout) {
-  EXPECT_FALSE(parse({"memory"}).timeout_ns.has_value());
+  EXPECT_EQ(parse({"memory"}).timeout_ns, 60'000'000'000u);  // our default
+  EXPECT_EQ(parse({"--timeout=0", "memory"}).timeout_ns, 0u);  // no limit
   EXPECT_EQ(parse({"--timeout=1.5", "memory"}).timeout_ns, 1'500'000'000u);
   EXPECT_EQ(parse({"--timeout", "200ms", "memory"}).timeout_ns, 200'000'000u);
   EXPECT_NE(usage_error({"--timeout=abc", "memory"}), "(no error)");

@@ -95,4 +95,36 @@ TEST(ExtentList, ClearEmpties) {
   EXPECT_EQ(list.next_offset(), 0u);
 }
 
+// The 2025 nbdkit CVEs: an off-by-one in the longest block status reply
+// and a 32-bit overflow in extents.  A request covers at most 2^32 - 1
+// bytes; extents larger than that, or ending on a 4 GiB boundary, must be
+// clipped to exactly the request, never wrap to 0 or run one byte over.
+TEST(ExtentList, LargestRequestClipsHugeExtents) {
+  constexpr uint64_t kMaxCount = 0xffffffffu;
+  for (uint64_t start : {0ull, 1ull, (4ull << 30) - 1, 4ull << 30}) {
+    ExtentList list(start, start + kMaxCount);
+    ASSERT_EQ(list.add(0, 1ull << 40, extent::hole), 0);
+    expect_extents(list, {{start, kMaxCount, extent::hole}});
+  }
+}
+
+TEST(ExtentList, MergedExtentsStayWithinTheRequest) {
+  constexpr uint64_t kMaxCount = 0xffffffffu;
+  ExtentList list(1, 1 + kMaxCount);
+  // Same-type extents are merged: the merged length must not pass the
+  // request either, whatever the pieces' sizes.
+  ASSERT_EQ(list.add(0, 1ull << 31, extent::data), 0);
+  ASSERT_EQ(list.add(1ull << 31, 1ull << 31, extent::data), 0);
+  ASSERT_EQ(list.add(1ull << 32, 1ull << 32, extent::data), 0);
+  expect_extents(list, {{1, kMaxCount, extent::data}});
+  EXPECT_TRUE(list.complete());
+}
+
+TEST(ExtentList, ExtentEndingAtTopOfRangeIsRefusedNotWrapped) {
+  ExtentList list(UINT64_MAX - 10, UINT64_MAX);
+  EXPECT_EQ(list.add(UINT64_MAX - 10, 20, extent::data), EINVAL);
+  EXPECT_EQ(list.add(UINT64_MAX - 10, 10, extent::data), 0);
+  expect_extents(list, {{UINT64_MAX - 10, 10, extent::data}});
+}
+
 }  // namespace

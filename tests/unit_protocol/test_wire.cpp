@@ -203,6 +203,38 @@ TEST(CheckRequest, Capabilities) {
   EXPECT_EQ(check_request(req(kCmdBlockStatus, 0, 1), ro).nbd_error, kEinval);
 }
 
+// Issue 16: flags the read-only export does not offer must not turn the
+// answer to a write into EINVAL.
+TEST(CheckRequest, ReadOnlyIsEpermWhateverTheFlags) {
+  const ExportState ro{1 << 20, transmission_flags({}), true, true};
+  EXPECT_EQ(check_request(req(kCmdWrite, 0, 1, kCmdFlagFua), ro).nbd_error, kEperm);
+  EXPECT_EQ(check_request(req(kCmdTrim, 0, 1, kCmdFlagFua), ro).nbd_error, kEperm);
+  EXPECT_EQ(check_request(req(kCmdWriteZeroes, 0, 1, kCmdFlagFastZero), ro).nbd_error, kEperm);
+  EXPECT_EQ(check_request(req(kCmdWriteZeroes, 0, 1, kCmdFlagFastZero | kCmdFlagFua), ro)
+                .nbd_error,
+            kEperm);
+  EXPECT_EQ(check_request(req(kCmdWrite, 1 << 20, 1), ro).nbd_error, kEperm);
+}
+
+TEST(OptionLimits, EachOptionGetsWhatItNeeds) {
+  EXPECT_EQ(max_option_payload(kOptExportName), kMaxStringSize);
+  // A name of the longest length with its length field, the count and
+  // kMaxInfoRequests requests.
+  EXPECT_EQ(max_option_payload(kOptGo), 4 + kMaxStringSize + 2 + 2 * kMaxInfoRequests);
+  EXPECT_EQ(max_option_payload(kOptInfo), max_option_payload(kOptGo));
+  EXPECT_EQ(max_option_payload(kOptSetMetaContext),
+            4 + kMaxStringSize + 4 + kMaxMetaQueries * (4 + kMaxStringSize));
+  for (uint32_t option : {kOptAbort, kOptList, kOptStartTls, kOptStructuredReply, 1000u})
+    EXPECT_EQ(max_option_payload(option), kMaxStringSize) << option;
+}
+
+TEST(MetaContext, QueriesWithNulAreInvalid) {
+  EXPECT_TRUE(valid_meta_query("base:allocation"));
+  EXPECT_FALSE(valid_meta_query(std::string_view("base:allocation\0", 16)));
+  EXPECT_FALSE(valid_meta_query(std::string_view("\0", 1)));
+  EXPECT_FALSE(valid_meta_query(std::string(kMaxStringSize + 1, 'q')));
+}
+
 TEST(ErrnoMapping, AsNbdkit) {
   EXPECT_EQ(nbd_error_from_errno(0, 0), 0u);
   EXPECT_EQ(nbd_error_from_errno(EROFS, 0), kEperm);
