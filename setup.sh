@@ -15,6 +15,8 @@ packages=(
     cmake ninja-build g++ pkg-config
     # Man pages (pandoc builds them, man checks them), the .deb (dpkg-dev).
     pandoc man-db dpkg-dev
+    # Benchmark plots (bench/plot.sh).
+    gnuplot-nox
     libgnutls28-dev libzstd-dev liburing-dev libgtest-dev googletest
     # Test peers: nbdinfo/nbdcopy, nbdsh and the Python bindings, qemu-img
     # and qemu-io, fio's nbd engine, certtool/psktool for TLS, Debian's

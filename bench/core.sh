@@ -61,6 +61,9 @@ report() {
         "${ours[0]}" "${reference[0]}" "$(ratio "${ours[0]}" "${reference[0]}")" \
         $((ours[1] >> 20)) $((reference[1] >> 20)) "$(ratio "${ours[1]}" "${reference[1]}")" \
         "${ours[2]}" "${reference[2]}" "$(ratio "${ours[2]}" "${reference[2]}")"
+    record "$name" "req/s" "${ours[0]}" "${reference[0]}"
+    record "$name" "MiB/s" "${ours[1]}" "${reference[1]}"
+    record "$name" "server CPU us/req" "${ours[2]}" "${reference[2]}"
 }
 
 g++ -std=c++20 -O2 -o "$TEST_TMPDIR/unix_bandwidth" "$SRCDIR/bench/unix_bandwidth.cpp"

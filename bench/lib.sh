@@ -66,3 +66,18 @@ measure() {
 ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }'
 }
+
+# record WORKLOAD METRIC OURS REFERENCE: appends one side-by-side result to
+# $BENCH_RESULTS (default bench/results/SCRIPT.tsv, one file per bench
+# script, rewritten by each run), which bench/plot.sh turns into a PNG.
+BENCH_RESULTS=${BENCH_RESULTS:-$SRCDIR/bench/results/$(basename "$0" .sh).tsv}
+bench_results_started=no
+record() {
+    if [[ $bench_results_started == no ]]; then
+        mkdir -p "$(dirname "$BENCH_RESULTS")"
+        printf '# %s, %s, %s\nworkload\tmetric\tours\tnbdkit\n' "$(date -u +%F)" \
+            "$(lscpu | sed -n 's/^Model name: *//p')" "$(nproc) CPUs" >"$BENCH_RESULTS"
+        bench_results_started=yes
+    fi
+    printf '%s\t%s\t%s\t%s\n' "$@" >>"$BENCH_RESULTS"
+}
