@@ -10,12 +10,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <sstream>
 
+#include "current_connection.hpp"
 #include "log.hpp"
 #include "version.hpp"
 
@@ -89,6 +91,10 @@ class LayerLogName {
   LayerLogName& operator=(const LayerLogName&) = delete;
 };
 
+// The one Backend being served decides it; layers ask for it from
+// get_ready on.
+std::atomic<ThreadModel> effective_thread_model{ThreadModel::parallel};
+
 std::string layer_version(const Layer& layer) {
   std::string version = layer.version();
   return version.empty() ? server_version() : version;
@@ -147,18 +153,22 @@ void Backend::load() {
   loaded_ = true;
 }
 
-void Backend::config(std::string_view key, std::string_view value) {
+// Each filter, outermost first, may keep the key, pass it on, or pass on
+// other keys in its place.
+void Backend::config_from(size_t layer, std::string_view key, std::string_view value) {
   const int key_length = static_cast<int>(key.size());
   const int value_length = static_cast<int>(value.size());
-  for (size_t i = 0; i < filters_.size(); ++i) {
-    LayerLogName name(filter_names_[i]);
-    debug("config key=%.*s, value=%.*s", key_length, key.data(), value_length, value.data());
-    if (filters_[i]->config(key, value)) return;
-  }
-  LayerLogName name(plugin_name_);
+  const std::string& layer_name = layer == filters_.size() ? plugin_name_ : filter_names_[layer];
+  LayerLogName name(layer_name);
   debug("config key=%.*s, value=%.*s", key_length, key.data(), value_length, value.data());
-  plugin_->config(key, value);
+  if (layer == filters_.size()) return plugin_->config(key, value);
+  const ConfigNext next = [this, layer](std::string_view next_key, std::string_view next_value) {
+    config_from(layer + 1, next_key, next_value);
+  };
+  filters_[layer]->config_chained(next, key, value);
 }
+
+void Backend::config(std::string_view key, std::string_view value) { config_from(0, key, value); }
 
 // The outermost filter first: it sees (and may check) its configuration
 // before the layers below it.
@@ -170,6 +180,7 @@ void Backend::config_complete() {
 
 void Backend::get_ready() {
   debug("using thread model: %s", to_string(thread_model()));
+  effective_thread_model = thread_model();
   plugin_then_filters("get_ready", &Layer::get_ready);
 }
 
@@ -209,10 +220,15 @@ bool Backend::data_calls_are_nonblocking() const {
                      [](const auto& filter) { return filter->data_calls_are_nonblocking(); });
 }
 
-void Backend::preconnect(bool readonly) {
-  for (auto& filter : filters_) filter->preconnect(readonly);
-  plugin_->preconnect(readonly);
+void Backend::preconnect_from(size_t layer, bool readonly) {
+  if (layer == filters_.size()) return plugin_->preconnect(readonly);
+  const PreconnectNext next = [this, layer](bool next_readonly) {
+    preconnect_from(layer + 1, next_readonly);
+  };
+  filters_[layer]->preconnect_chained(next, readonly);
 }
+
+void Backend::preconnect(bool readonly) { preconnect_from(0, readonly); }
 
 std::unique_ptr<Context> Backend::open_from(size_t layer, bool readonly,
                                             std::string_view exportname, bool is_tls) {
@@ -236,15 +252,32 @@ std::unique_ptr<Context> Backend::open_from(size_t layer, bool readonly,
 }
 
 std::unique_ptr<Context> Backend::open(bool readonly, std::string_view exportname, bool is_tls) {
+  set_current_export(exportname, is_tls);
   return open_from(0, readonly, exportname, is_tls);
 }
 
+std::vector<ExportInfo> Backend::list_exports_from(size_t layer, bool readonly, bool is_tls) {
+  if (layer == filters_.size()) return plugin_->list_exports(readonly, is_tls);
+  const ListExportsNext next = [this, layer](bool next_readonly, bool next_is_tls) {
+    return list_exports_from(layer + 1, next_readonly, next_is_tls);
+  };
+  return filters_[layer]->list_exports(next, readonly, is_tls);
+}
+
 std::vector<ExportInfo> Backend::list_exports(bool readonly, bool is_tls) {
-  return plugin_->list_exports(readonly, is_tls);
+  return list_exports_from(0, readonly, is_tls);
+}
+
+std::string Backend::default_export_from(size_t layer, bool readonly, bool is_tls) {
+  if (layer == filters_.size()) return plugin_->default_export(readonly, is_tls);
+  const DefaultExportNext next = [this, layer](bool next_readonly, bool next_is_tls) {
+    return default_export_from(layer + 1, next_readonly, next_is_tls);
+  };
+  return filters_[layer]->default_export(next, readonly, is_tls);
 }
 
 std::string Backend::default_export(bool readonly, bool is_tls) {
-  return plugin_->default_export(readonly, is_tls);
+  return default_export_from(0, readonly, is_tls);
 }
 
 // Our layers are built in, so there is no shared object, C struct size or
@@ -288,3 +321,9 @@ std::string Backend::versions() const {
 }
 
 }  // namespace nbdkit::server
+
+namespace nbdkit {
+
+ThreadModel server_thread_model() { return server::effective_thread_model.load(); }
+
+}  // namespace nbdkit

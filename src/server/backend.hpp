@@ -30,7 +30,8 @@ class Backend {
   const std::vector<std::unique_ptr<Filter>>& filters() const { return filters_; }
 
   void load();
-  // Offers the key to each filter, outermost first, then to the plugin.
+  // Offers the key to each filter, outermost first, then to the plugin;
+  // a filter may consume it or pass on other keys.
   void config(std::string_view key, std::string_view value);
   void config_complete();
   void get_ready();
@@ -62,8 +63,14 @@ class Backend {
   std::vector<std::string> filter_names_;
   std::unique_ptr<Plugin> plugin_;
   std::vector<std::unique_ptr<Filter>> filters_;
+  // The calls that pass down the stack, from filter `layer` (the plugin
+  // when layer == filters_.size()).
+  void config_from(size_t layer, std::string_view key, std::string_view value);
+  void preconnect_from(size_t layer, bool readonly);
   std::unique_ptr<Context> open_from(size_t layer, bool readonly, std::string_view exportname,
                                     bool is_tls);
+  std::vector<ExportInfo> list_exports_from(size_t layer, bool readonly, bool is_tls);
+  std::string default_export_from(size_t layer, bool readonly, bool is_tls);
   static void run_step(const std::string& layer_name, Layer& layer, const char* step,
                        void (Layer::*call)());
   void plugin_then_filters(const char* step, void (Layer::*call)());

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "connection_impl.hpp"
+#include "current_connection.hpp"
 
 namespace nbdkit::server {
 
@@ -47,6 +48,7 @@ void Connection::serve() {
 
 void serve_connection(ServerContext& ctx, std::unique_ptr<PlainTransport> transport) {
   try {
+    ConnectionScope scope(transport->fd());
     Connection connection(ctx, std::move(transport));
     Registry& r = registry();
     {

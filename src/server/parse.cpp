@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <limits>
 #include <string>
 
 #include <nbdkit/plugin.hpp>
@@ -173,6 +174,83 @@ int64_t parse_int(std::string_view what, std::string_view text) {
     fail(what, "cannot parse number " + quoted(text));
   if (number.overflow) fail(what, "number " + quoted(text) + " is out of range");
   return number.value;
+}
+
+namespace {
+
+template <typename T>
+T parse_signed(std::string_view what, std::string_view text) {
+  const int64_t value = parse_int(what, text);
+  if (value < std::numeric_limits<T>::min() || value > std::numeric_limits<T>::max())
+    fail(what, "number " + quoted(text) + " is out of range");
+  return static_cast<T>(value);
+}
+
+// strtoull would silently negate "-1", so a sign is refused first.
+template <typename T>
+T parse_unsigned(std::string_view what, std::string_view text) {
+  if (text.empty()) fail(what, "expected a number, got an empty string");
+  if (is_space(text[0]) || text[0] == '+') fail(what, "cannot parse number " + quoted(text));
+  if (text[0] == '-') fail(what, "number " + quoted(text) + " is negative");
+  const std::string copy(text);
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long value = std::strtoull(copy.c_str(), &end, 0);
+  if (end == copy.c_str() || *end != '\0') fail(what, "cannot parse number " + quoted(text));
+  if (errno == ERANGE || value > std::numeric_limits<T>::max())
+    fail(what, "number " + quoted(text) + " is out of range");
+  return static_cast<T>(value);
+}
+
+// A plain decimal number (no sign, no exponent), as a double.
+double parse_decimal(std::string_view what, std::string_view whole, std::string_view text) {
+  bool digits = false, point = false;
+  for (const char c : text) {
+    if (c >= '0' && c <= '9')
+      digits = true;
+    else if (c == '.' && !point)
+      point = true;
+    else
+      fail(what, "cannot parse probability " + quoted(whole));
+  }
+  if (!digits) fail(what, "cannot parse probability " + quoted(whole));
+  return std::strtod(std::string(text).c_str(), nullptr);
+}
+
+}  // namespace
+
+int8_t parse_int8(std::string_view what, std::string_view text) {
+  return parse_signed<int8_t>(what, text);
+}
+int16_t parse_int16(std::string_view what, std::string_view text) {
+  return parse_signed<int16_t>(what, text);
+}
+int32_t parse_int32(std::string_view what, std::string_view text) {
+  return parse_signed<int32_t>(what, text);
+}
+int64_t parse_int64(std::string_view what, std::string_view text) { return parse_int(what, text); }
+uint8_t parse_uint8(std::string_view what, std::string_view text) {
+  return parse_unsigned<uint8_t>(what, text);
+}
+uint16_t parse_uint16(std::string_view what, std::string_view text) {
+  return parse_unsigned<uint16_t>(what, text);
+}
+uint32_t parse_uint32(std::string_view what, std::string_view text) {
+  return parse_unsigned<uint32_t>(what, text);
+}
+uint64_t parse_uint64(std::string_view what, std::string_view text) {
+  return parse_unsigned<uint64_t>(what, text);
+}
+
+double parse_probability(std::string_view what, std::string_view text) {
+  if (text.empty()) fail(what, "cannot parse an empty probability");
+  if (text.back() == '%') return parse_decimal(what, text, text.substr(0, text.size() - 1)) / 100;
+  const size_t ratio = text.find_first_of(":/");
+  if (ratio == std::string_view::npos) return parse_decimal(what, text, text);
+  const double numerator = parse_decimal(what, text, text.substr(0, ratio));
+  const double denominator = parse_decimal(what, text, text.substr(ratio + 1));
+  if (denominator == 0) fail(what, "probability " + quoted(text) + " divides by zero");
+  return numerator / denominator;
 }
 
 std::string absolute_path(std::string_view path) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "connection_impl.hpp"
+#include "current_connection.hpp"
 
 namespace nbdkit::server {
 
@@ -195,7 +196,8 @@ void Connection::serve_with_workers(unsigned workers) {
   std::mutex write_mutex;
   std::atomic<bool> write_failed{false};
 
-  auto work = [&] {
+  auto work = [&, connection_state = current_connection_state()] {
+    ConnectionScope scope(connection_state);
     ByteBuffer reply, scratch;
     for (;;) {
       Job* job;
