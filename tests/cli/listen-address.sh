@@ -16,7 +16,7 @@ out=$("$NBDKIT" -i 127.0.0.1 null 1M --run 'echo "$uri $unixsocket"; nbdinfo --s
 # the server listens on every address, so this part runs in a network
 # namespace of its own, where the only interface is loopback.
 unshare -n true 2>/dev/null || skip "cannot create a network namespace (not root?)"
-export NBDKIT
+export NBDKIT TEST_TMPDIR
 unshare -n bash -euo pipefail -c '
 ip link set lo up
 port=10811
@@ -26,11 +26,12 @@ s = socket.socket()
 s.bind((\"0.0.0.0\", $port))
 s.listen()
 print(\"ready\", flush=True)
-time.sleep(60)" > holder.out &
+time.sleep(60)" > "$TEST_TMPDIR/holder.out" &
 holder=$!
 trap "kill $holder" EXIT
 for ((i = 0; i < 100; i++)); do
-    grep -q ready holder.out && break
+    grep -q ready "$TEST_TMPDIR/holder.out" && break
+    kill -0 $holder 2>/dev/null || { echo "FAIL: could not take port $port"; exit 1; }
     sleep 0.1
 done
 out=$("$NBDKIT" -p $port null 1M --run "nbdinfo --size nbd://[::1]:$port" 2>&1) ||

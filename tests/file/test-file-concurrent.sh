@@ -19,7 +19,7 @@ for dir in /dev/shm "$TEST_TMPDIR"; do
   nbdcopy --connections=4 --requests=16 "$source_data" "$server_uri"
   cmp "$source_data" "$disk" || fail "$dir: nbdcopy --connections=4: the file differs"
 
-  fio --name=verify --ioengine=nbd --uri="$server_uri" --numjobs=4 --size=8M \
+  fio --verify_state_save=0 --name=verify --ioengine=nbd --uri="$server_uri" --numjobs=4 --size=8M \
     --offset_increment=8M --rw=randwrite --bs=4k --iodepth=16 --verify=crc32c \
     --do_verify=1 --verify_fatal=1 --output="$TEST_TMPDIR/fio.log" ||
     fail "$dir: fio verify: $(cat "$TEST_TMPDIR/fio.log")"
