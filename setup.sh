@@ -26,6 +26,9 @@ packages=(
     mtools dosfstools fdisk
     # The file plugin's tests: losetup (loop devices), mount (a small tmpfs).
     mount
+    # The nbd plugin (libnbd) and the rbd plugin (librbd); a one-node Ceph
+    # cluster for the rbd tests, and qemu's rbd driver for its benchmark.
+    libnbd-dev librbd-dev ceph-mon ceph-osd ceph-common qemu-block-extra
     # The libFuzzer targets (tests/fuzz/run.sh): clang and its runtime.
     clang libclang-rt-14-dev
 )

@@ -94,3 +94,18 @@ print_setup() {
     echo "nbdkit: $reference_nbdkit ($("$reference_nbdkit" --version | head -1))"
     echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), kernel $(uname -r)"
 }
+
+# print_comparison LABEL OURS REFERENCE: one table row from two measure
+# results ("REQ/S BYTES/S CPU_US"): each figure for both and the ratio,
+# and the same recorded (record) for bench/plot.sh.
+print_comparison() {
+    local label=$1 ours reference
+    read -ra ours <<<"$2"
+    read -ra reference <<<"$3"
+    printf '%-22s %9s %9s %6s %8s %8s %6s %9s %9s %6s\n' "$label" \
+        "${ours[0]}" "${reference[0]}" "$(ratio "${ours[0]}" "${reference[0]}")" \
+        $((ours[1] >> 20)) $((reference[1] >> 20)) "$(ratio "${ours[1]}" "${reference[1]}")" \
+        "${ours[2]}" "${reference[2]}" "$(ratio "${ours[2]}" "${reference[2]}")"
+    record "$label" "req/s" "${ours[0]}" "${reference[0]}"
+    record "$label" "CPU us/req" "${ours[2]}" "${reference[2]}"
+}

@@ -40,17 +40,12 @@ compare() {
     while [[ $1 != -- ]]; do args+=("$1"); shift; done
     shift
     NBDKIT=$ours_nbdkit start_server_unix nbd socket="$upstream" "${args[@]}"
-    read -ra ours <<<"$(measure "$server_pid" run_fio "$server_uri" "$seconds" "$@")"
+    ours=$(measure "$server_pid" run_fio "$server_uri" "$seconds" "$@")
     stop_server "$server_pid"
     NBDKIT=$reference_nbdkit start_server_unix nbd socket="$upstream" "${args[@]}"
-    read -ra reference <<<"$(measure "$server_pid" run_fio "$server_uri" "$seconds" "$@")"
+    reference=$(measure "$server_pid" run_fio "$server_uri" "$seconds" "$@")
     stop_server "$server_pid"
-    printf '%-22s %9s %9s %6s %8s %8s %6s %9s %9s %6s\n' "$label" \
-        "${ours[0]}" "${reference[0]}" "$(ratio "${ours[0]}" "${reference[0]}")" \
-        $((ours[1] >> 20)) $((reference[1] >> 20)) "$(ratio "${ours[1]}" "${reference[1]}")" \
-        "${ours[2]}" "${reference[2]}" "$(ratio "${ours[2]}" "${reference[2]}")"
-    record "$label" "req/s" "${ours[0]}" "${reference[0]}"
-    record "$label" "CPU us/req" "${ours[2]}" "${reference[2]}"
+    print_comparison "$label" "$ours" "$reference"
 }
 
 compare "4k randread QD32" -- --rw=randread --bs=4k --iodepth=32
