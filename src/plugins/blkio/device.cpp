@@ -121,40 +121,59 @@ void Device::print_gets(const std::vector<std::string>& gets) const {
 
 void Device::make_slots() {
   const DeviceInfo& info = driver_->info();
-  const int n = driver_->num_queues();
-  slots_.resize(size_t(n));
+  num_slots_ = size_t(driver_->num_queues());
+  slots_ = std::make_unique<Slot[]>(num_slots_);
   if (info.needs_mem_regions) {
     // One region for every queue's bounce buffer: some devices accept
     // only a few regions (vhost-user: 8).
     const size_t align = std::max<uint64_t>(info.mem_region_alignment, 1);
     const size_t each = (kRegionBounceSize + align - 1) / align * align;
-    bounce_region_ = driver_->alloc_mem_region(each * size_t(n));
+    bounce_region_ = driver_->alloc_mem_region(each * num_slots_);
     driver_->map_mem_region(*bounce_region_);
-    for (int i = 0; i < n; i++) {
-      slots_[size_t(i)].bounce = static_cast<char*>(bounce_region_->addr) + size_t(i) * each;
-      slots_[size_t(i)].bounce_len = each;
+    for (size_t i = 0; i < num_slots_; i++) {
+      slots_[i].bounce = static_cast<char*>(bounce_region_->addr) + i * each;
+      slots_[i].bounce_len = each;
     }
   }
-  for (int i = 0; i < n; i++) {
-    slots_[size_t(i)].queue = &driver_->queue(i);
-    free_.push_back(&slots_[size_t(i)]);
+  for (size_t i = 0; i < num_slots_; i++) slots_[i].queue = &driver_->queue(int(i));
+}
+
+// A free queue without waiting, or nullptr.  The queue this thread used
+// last comes first: its ring is warm in this CPU's cache.
+Device::Slot* Device::try_acquire() {
+  thread_local const Device* last_device = nullptr;
+  thread_local size_t last_index = 0;
+  const size_t first = last_device == this ? last_index : 0;
+  for (size_t k = 0; k < num_slots_; k++) {
+    const size_t i = (first + k) % num_slots_;
+    if (!slots_[i].busy.exchange(true)) {
+      last_device = this;
+      last_index = i;
+      return &slots_[i];
+    }
   }
+  return nullptr;
 }
 
 Device::Slot* Device::acquire() {
+  if (Slot* slot = try_acquire()) return slot;
   std::unique_lock lock(mutex_);
-  freed_.wait(lock, [this] { return !free_.empty(); });
-  Slot* slot = free_.back();
-  free_.pop_back();
+  // Counted before looking again, so that a release either sees a waiter
+  // or is seen by the look (both sides use sequentially consistent
+  // operations).
+  waiters_++;
+  Slot* slot = nullptr;
+  freed_.wait(lock, [&] { return (slot = try_acquire()) != nullptr; });
+  waiters_--;
   return slot;
 }
 
 void Device::release(Slot* slot) {
-  {
+  slot->busy.store(false);
+  if (waiters_.load() > 0) {
     std::lock_guard lock(mutex_);
-    free_.push_back(slot);
+    freed_.notify_one();
   }
-  freed_.notify_one();
 }
 
 std::optional<nbdkit::BlockSize> Device::block_size() const {
@@ -275,11 +294,13 @@ int Device::zero(uint32_t count, uint64_t offset, uint32_t flags) {
 int Device::trim(uint32_t count, uint64_t offset, bool fua) {
   Lease lease(*this);
   Queue& queue = *lease.slot().queue;
-  const int err = split(count, chunk_limit(info().max_discard_len, false),
-                        [&](uint64_t done, uint64_t n) {
-                          queue.discard(offset + done, n, nullptr, 0);
-                          return wait_one(queue);
-                        });
+  int err = split(count, chunk_limit(info().max_discard_len, false),
+                  [&](uint64_t done, uint64_t n) {
+                    queue.discard(offset + done, n, nullptr, 0);
+                    return wait_one(queue);
+                  });
+  // Trim is advice: where the device cannot discard, nothing happens.
+  if (err == ENOTSUP || err == EOPNOTSUPP) err = 0;
   if (err || !fua) return err;
   queue.flush(nullptr, 0);
   return wait_one(queue);

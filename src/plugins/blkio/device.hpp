@@ -2,13 +2,15 @@
 // mapping of NBD requests onto its queues.
 //
 // Each request takes a queue from a pool (one thread per queue at a
-// time), submits, waits for its completion, and gives the queue back, so
-// as many requests run at once as there are queues.  Requests larger than
+// time; a thread tries the queue it used last first), submits, waits for
+// its completion, and gives the queue back, so as many requests run at
+// once as there are queues.  Requests larger than
 // the device's max-transfer, max-write-zeroes-len or max-discard-len are
 // split; buffers go through a per-queue bounce buffer when the driver
 // needs memory regions or the client's buffer is misaligned for it.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -59,9 +61,10 @@ class Device {
 
  private:
   struct Slot {
-    Queue* queue;
+    Queue* queue = nullptr;
     char* bounce = nullptr;
     size_t bounce_len = 0;
+    std::atomic<bool> busy{false};
   };
   class Lease;
 
@@ -69,6 +72,7 @@ class Device {
   void print_gets(const std::vector<std::string>& gets) const;
   void make_slots();
   Slot* acquire();
+  Slot* try_acquire();
   void release(Slot* slot);
   size_t chunk_limit(uint64_t device_limit, bool bounced) const;
   bool needs_bounce(const void* buf) const;
@@ -76,12 +80,14 @@ class Device {
   char* bounce_of(Slot& slot);
 
   std::unique_ptr<Driver> driver_;
-  std::vector<Slot> slots_;
+  std::unique_ptr<Slot[]> slots_;
+  size_t num_slots_ = 0;
   std::optional<MemRegion> bounce_region_;  // for drivers that need memory regions
   std::vector<char*> allocated_bounces_;    // otherwise, one aligned buffer per slot
+  // Threads that found every queue busy wait here.
   std::mutex mutex_;
   std::condition_variable freed_;
-  std::vector<Slot*> free_;
+  std::atomic<int> waiters_{0};
 };
 
 }  // namespace blkio
