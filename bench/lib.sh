@@ -62,6 +62,15 @@ measure() {
     echo
 }
 
+# seconds_of COMMAND...: wall time of COMMAND.
+seconds_of() {
+    local start end
+    start=$(date +%s.%N)
+    "$@"
+    end=$(date +%s.%N)
+    awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", e - s }'
+}
+
 # ratio A B: A / B with two decimals ("-" when B is 0).
 ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }'

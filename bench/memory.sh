@@ -32,15 +32,6 @@ rss_kib() {
     awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
 }
 
-# seconds_of COMMAND...: wall time of COMMAND.
-seconds_of() {
-    local start end
-    start=$(date +%s.%N)
-    "$@"
-    end=$(date +%s.%N)
-    awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", e - s }'
-}
-
 trim_all() {
     nbdsh -u "$1" -c '
 size = h.get_size()

@@ -1,25 +1,19 @@
-// The disk served by the example1 plugin, built in memory: an MBR
-// partition table with one partition holding a FAT12 filesystem labelled
-// EXAMPLE1 that contains README.TXT.  Generated rather than shipped so
-// that no binary blob lives in the source tree.
+// The disk served by the example1 plugin, the same shape as nbdkit's: 100
+// MiB whose first sector is an MBR partition table with a single, empty
+// Linux partition (sectors 128 to 204672); every other byte is zero.
 #pragma once
 
+#include <array>
 #include <cstdint>
-#include <string_view>
-#include <vector>
 
 namespace example1 {
 
 inline constexpr uint32_t sector_size = 512;
-inline constexpr uint32_t disk_sectors = 4096;           // 2 MiB
-inline constexpr uint32_t partition_first_sector = 2048;  // 1 MiB aligned, as fdisk does
-inline constexpr uint32_t partition_sectors = disk_sectors - partition_first_sector;
-inline constexpr std::string_view volume_label = "EXAMPLE1";
-inline constexpr std::string_view readme_name = "README.TXT";
+inline constexpr uint64_t disk_size = 100 * 1024 * 1024;
+inline constexpr uint32_t partition_first_sector = 128;
+inline constexpr uint32_t partition_sectors = 204545;
 
-// The text of README.TXT.
-std::string_view readme_text();
-
-std::vector<uint8_t> make_disk_image();
+// The first sector of the disk.
+std::array<uint8_t, sector_size> make_mbr();
 
 }  // namespace example1

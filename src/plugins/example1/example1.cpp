@@ -1,8 +1,8 @@
-// nbdkit example1: serves a small read-only disk image built into the
-// program (a partitioned disk with a FAT filesystem; see disk_image.hpp).
-// It takes no parameters.
+// nbdkit example1: the read-only 100 MiB disk that nbdkit's minimal example
+// plugin serves, a partition table with one empty partition
+// (nbdkit-example1-plugin(1); see disk_image.hpp).  It takes no parameters.
+#include <algorithm>
 #include <cstring>
-#include <span>
 
 #include <nbdkit/plugin.hpp>
 
@@ -10,35 +10,45 @@
 
 namespace {
 
+using example1::sector_size;
+
 class Example1Disk final : public nbdkit::Context {
  public:
-  explicit Example1Disk(std::span<const uint8_t> image) : image_(image) {}
+  explicit Example1Disk(const std::array<uint8_t, sector_size>& mbr) : mbr_(mbr) {}
 
-  uint64_t get_size() override { return image_.size(); }
-  // Every client sees the same unchanging bytes.
-  bool can_multi_conn() override { return true; }
+  uint64_t get_size() override { return example1::disk_size; }
 
+  // Only the first sector holds anything: the rest is zeroes, so the 100
+  // MiB cost no memory.
   int pread(void* buf, uint32_t count, uint64_t offset, uint32_t) override {
-    std::memcpy(buf, image_.data() + offset, count);
+    std::memset(buf, 0, count);
+    if (offset < sector_size) {
+      const size_t n = std::min<uint64_t>(count, sector_size - offset);
+      std::memcpy(buf, mbr_.data() + offset, n);
+    }
     return 0;
   }
 
  private:
-  std::span<const uint8_t> image_;
+  const std::array<uint8_t, sector_size>& mbr_;
 };
 
 class Example1Plugin final : public nbdkit::Plugin {
  public:
   bool data_calls_are_nonblocking() const override { return true; }
 
-  void load() override { image_ = example1::make_disk_image(); }
+  void load() override { mbr_ = example1::make_mbr(); }
+
+  void config(std::string_view, std::string_view) override {
+    throw nbdkit::Error("this plugin does not need command line configuration");
+  }
 
   std::unique_ptr<nbdkit::Context> open(bool, std::string_view, bool) override {
-    return std::make_unique<Example1Disk>(image_);
+    return std::make_unique<Example1Disk>(mbr_);
   }
 
  private:
-  std::vector<uint8_t> image_;
+  std::array<uint8_t, sector_size> mbr_{};
 };
 
 }  // namespace
