@@ -1,0 +1,268 @@
+// nbdkit --filter=cow: a writable, temporary copy-on-write overlay over a
+// layer opened read-only (nbdkit-cow-filter(1)).  Writes, trims and zeroes
+// go to the overlay (overlay.cpp), shared by every connection and thrown
+// away at exit; the layer below is never written.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nbdkit/plugin.hpp>
+
+#include "overlay.hpp"
+
+namespace {
+
+using nbdkit::filters::Overlay;
+
+struct CowOptions {
+  uint32_t block_size = 64 * 1024;
+  bool on_cache = false;
+  bool on_read = false;
+  std::string on_read_path;  // when set, on_read while this file exists
+
+  bool copy_reads() const { return on_read_path.empty() ? on_read : access(on_read_path.c_str(), F_OK) == 0; }
+};
+
+class CowContext final : public nbdkit::FilterContext {
+ public:
+  CowContext(std::unique_ptr<nbdkit::Context> next, std::shared_ptr<Overlay> overlay,
+             const CowOptions& options)
+      : FilterContext(std::move(next)), overlay_(std::move(overlay)), options_(options),
+        bs_(overlay_->block_size()) {}
+
+  uint64_t get_size() override { return overlay_->size(); }
+  bool can_write() override { return true; }
+  bool can_flush() override { return true; }
+  bool can_trim() override { return true; }
+  bool can_zero() override { return true; }
+  bool can_fast_zero() override { return true; }
+  bool can_extents() override { return true; }
+  nbdkit::FuaSupport can_fua() override { return nbdkit::FuaSupport::native; }
+  // One overlay for all connections: each sees the others' writes at once.
+  bool can_multi_conn() override { return true; }
+  nbdkit::CacheSupport can_cache() override { return nbdkit::CacheSupport::native; }
+
+  int pread(void* buf, uint32_t count, uint64_t offset, uint32_t) override {
+    const bool copy = options_.copy_reads();
+    return for_runs(offset, count, [&](Overlay::State s, uint64_t pos, uint64_t n) {
+      char* out = static_cast<char*>(buf) + (pos - offset);
+      if (s == Overlay::plugin && copy) return copy_in(pos, n, out);
+      return read_run(s, out, n, pos);
+    });
+  }
+
+  int pwrite(const void* buf, uint32_t count, uint64_t offset, uint32_t) override {
+    return modify(offset, count, [&](char* block, uint64_t at, uint64_t pos, uint64_t n) {
+      std::memcpy(block + at, static_cast<const char*>(buf) + (pos - offset), n);
+    });
+  }
+  int zero(uint32_t count, uint64_t offset, uint32_t) override { return make_zero(count, offset, true); }
+  // A trim is advisory: only whole blocks are dropped (and read as zero).
+  int trim(uint32_t count, uint64_t offset, uint32_t) override { return make_zero(count, offset, false); }
+  // The overlay does not outlive the server, so there is nothing to persist.
+  int flush(uint32_t) override { return 0; }
+
+  int extents(uint32_t count, uint64_t offset, uint32_t flags, nbdkit::ExtentList& out) override;
+  int cache(uint32_t count, uint64_t offset, uint32_t flags) override;
+
+ private:
+  // Calls fn(state, offset, length) for each run of blocks in the same
+  // state covering [offset, offset + count); stops at the first error.
+  template <typename Fn>
+  int for_runs(uint64_t offset, uint64_t count, Fn fn) {
+    const uint64_t end = offset + count;
+    while (offset < end) {
+      const Overlay::State s = overlay_->state(offset / bs_);
+      uint64_t run_end = std::min(end, (offset / bs_ + 1) * bs_);
+      while (run_end < end && overlay_->state(run_end / bs_) == s)
+        run_end = std::min(end, run_end + bs_);
+      if (const int err = fn(s, offset, run_end - offset)) return err;
+      offset = run_end;
+    }
+    return 0;
+  }
+
+  int read_run(Overlay::State s, char* out, uint64_t n, uint64_t pos) {
+    switch (s) {
+      case Overlay::stored: return overlay_->read(out, n, pos);
+      case Overlay::zero: std::memset(out, 0, n); return 0;
+      default: return next().pread(out, static_cast<uint32_t>(n), pos, 0);
+    }
+  }
+
+  // The current content of a block, zero-padded past the end of the disk.
+  int load_block(uint64_t block, char* data) {
+    const uint64_t start = block * bs_;
+    const uint64_t n = std::min<uint64_t>(bs_, overlay_->size() - start);
+    std::memset(data + n, 0, bs_ - n);
+    return read_run(overlay_->state(block), data, n, start);
+  }
+
+  // Stores a block's new content; the caller holds its lock.
+  int store_block(uint64_t block, const char* data) {
+    if (const int err = overlay_->write(data, bs_, block * bs_)) return err;
+    overlay_->set_state(block, Overlay::stored);
+    return 0;
+  }
+
+  // Calls fn(block_data, block, offset_in_block, disk_offset, length)
+  // for each block touched by [offset, offset+count), holding the block's
+  // lock; block_data is a scratch buffer of one block.
+  template <typename Fn>
+  int for_blocks(uint64_t offset, uint64_t count, Fn fn) {
+    std::vector<char> data(bs_);
+    const uint64_t end = offset + count;
+    for (uint64_t pos = offset; pos < end;) {
+      const uint64_t block = pos / bs_, at = pos % bs_;
+      const uint64_t n = std::min<uint64_t>(bs_ - at, end - pos);
+      std::lock_guard lock(overlay_->lock_for(block));
+      if (const int err = fn(data.data(), block, at, pos, n)) return err;
+      pos += n;
+    }
+    return 0;
+  }
+
+  // Read-modify-write of every block touched by [offset, offset+count):
+  // edit(block_data, offset_in_block, disk_offset, length).
+  template <typename Edit>
+  int modify(uint64_t offset, uint64_t count, Edit edit) {
+    return for_blocks(offset, count, [&](char* data, uint64_t block, uint64_t at, uint64_t pos, uint64_t n) {
+      if (n < bs_)
+        if (const int err = load_block(block, data)) return err;
+      edit(data, at, pos, n);
+      return store_block(block, data);
+    });
+  }
+
+  int make_zero(uint64_t count, uint64_t offset, bool partial_too);
+  int copy_in(uint64_t offset, uint64_t count, char* out);
+
+  std::shared_ptr<Overlay> overlay_;
+  const CowOptions& options_;
+  const uint64_t bs_;
+};
+
+// Whole blocks become zero blocks; the edges of a zero request are
+// written as zeroes, those of a trim left alone.
+int CowContext::make_zero(uint64_t count, uint64_t offset, bool partial_too) {
+  const auto zero_edit = [](char* b, uint64_t at, uint64_t, uint64_t n) { std::memset(b + at, 0, n); };
+  const uint64_t end = offset + count;
+  // Whole blocks [first, last); the short final block counts as whole.
+  const uint64_t first = (offset + bs_ - 1) / bs_;
+  const uint64_t last = end == overlay_->size() ? overlay_->blocks() : end / bs_;
+  if (first >= last) return partial_too ? modify(offset, count, zero_edit) : 0;
+  if (partial_too && offset < first * bs_)
+    if (const int err = modify(offset, first * bs_ - offset, zero_edit)) return err;
+  for (uint64_t b = first; b < last; ++b) {
+    std::lock_guard lock(overlay_->lock_for(b));
+    // Only a block with data in the file has space to give back; under
+    // the lock, so that no write to it lands in between.
+    if (overlay_->state(b) == Overlay::stored) overlay_->discard(b * bs_, bs_);
+    overlay_->set_state(b, Overlay::zero);
+  }
+  const uint64_t tail = std::min(end, last * bs_);
+  if (partial_too && tail < end)
+    if (const int err = modify(tail, end - tail, zero_edit)) return err;
+  return 0;
+}
+
+// Reads blocks still in the plugin and keeps a copy in the overlay
+// (cow-on-read, cow-on-cache); `out`, when given, receives the requested
+// part.  A block written meanwhile is left as written.
+int CowContext::copy_in(uint64_t offset, uint64_t count, char* out) {
+  return for_blocks(offset, count, [&](char* data, uint64_t block, uint64_t at, uint64_t pos, uint64_t n) {
+    if (const int err = load_block(block, data)) return err;
+    if (overlay_->state(block) == Overlay::plugin)
+      if (const int err = store_block(block, data)) return err;
+    if (out) std::memcpy(out + (pos - offset), data + at, n);
+    return 0;
+  });
+}
+
+int CowContext::extents(uint32_t count, uint64_t offset, uint32_t flags, nbdkit::ExtentList& out) {
+  const bool below_has_extents = next().can_extents();
+  return for_runs(offset, count, [&](Overlay::State s, uint64_t pos, uint64_t n) {
+    if (s == Overlay::stored) return out.add(pos, n, nbdkit::extent::data);
+    if (s == Overlay::zero) return out.add(pos, n, nbdkit::extent::hole | nbdkit::extent::zero);
+    if (!below_has_extents) return out.add(pos, n, nbdkit::extent::data);
+    nbdkit::ExtentList part(pos, pos + n);
+    if (const int err = next().extents(static_cast<uint32_t>(n), pos, flags & ~nbdkit::flags::req_one, part))
+      return err;
+    for (const auto& e : part.extents())
+      if (const int err = out.add(e.offset, e.length, e.type)) return err;
+    // Should the layer below stop short, the rest is reported as data.
+    const uint64_t done = part.next_offset();
+    return done < pos + n ? out.add(done, pos + n - done, nbdkit::extent::data) : 0;
+  });
+}
+
+int CowContext::cache(uint32_t count, uint64_t offset, uint32_t flags) {
+  if (options_.on_cache) {
+    return for_runs(offset, count, [&](Overlay::State s, uint64_t pos, uint64_t n) {
+      return s == Overlay::plugin ? copy_in(pos, n, nullptr) : 0;
+    });
+  }
+  if (next().can_cache() != nbdkit::CacheSupport::native) return 0;
+  return for_runs(offset, count, [&](Overlay::State s, uint64_t pos, uint64_t n) {
+    return s == Overlay::plugin ? next().cache(static_cast<uint32_t>(n), pos, flags) : 0;
+  });
+}
+
+class CowFilter final : public nbdkit::Filter {
+ public:
+  std::string config_help() const override {
+    return "cow-block-size=<N>   Set COW block size (default 64K, power of 2, at least 4K).\n"
+           "cow-on-cache=<BOOL>  Copy cache (prefetch) requests to the overlay.\n"
+           "cow-on-read=<BOOL>|/PATH  Copy read requests to the overlay.";
+  }
+
+  bool config(std::string_view key, std::string_view value) override {
+    if (key == "cow-block-size") {
+      const uint64_t n = nbdkit::parse_size(key, value);
+      if (n < 4096 || n > 1024 * 1024 * 1024 || (n & (n - 1)) != 0)
+        throw nbdkit::Error("cow-block-size must be a power of 2 between 4K and 1G");
+      options_.block_size = static_cast<uint32_t>(n);
+    } else if (key == "cow-on-cache") {
+      options_.on_cache = nbdkit::parse_bool(key, value);
+    } else if (key == "cow-on-read") {
+      if (!value.empty() && value[0] == '/')
+        options_.on_read_path = value;
+      else
+        options_.on_read = nbdkit::parse_bool(key, value);
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  std::unique_ptr<nbdkit::Context> open(const nbdkit::OpenNext& next, bool,
+                                        std::string_view exportname, bool) override {
+    // The layer below is only ever read.
+    auto below = next(true, exportname);
+    const uint64_t size = below->get_size();
+    std::shared_ptr<Overlay> overlay;
+    {
+      std::lock_guard lock(mutex_);
+      if (!overlay_) overlay_ = std::make_shared<Overlay>(size, options_.block_size);
+      if (overlay_->size() != size)
+        throw nbdkit::Error("cow: the underlying disk changed size (" + std::to_string(size) +
+                            " bytes, was " + std::to_string(overlay_->size()) + ")");
+      overlay = overlay_;
+    }
+    return std::make_unique<CowContext>(std::move(below), std::move(overlay), options_);
+  }
+
+ private:
+  CowOptions options_;
+  std::mutex mutex_;
+  std::shared_ptr<Overlay> overlay_;
+};
+
+}  // namespace
+
+NBDKIT_REGISTER_FILTER("cow", CowFilter);
