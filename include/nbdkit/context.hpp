@@ -97,6 +97,9 @@ class Context {
   virtual bool can_trim() { return false; }
   // false: the server emulates zeroing with pwrite when writable.
   virtual bool can_zero() { return false; }
+  // false: NBD_CMD_WRITE_ZEROES is not offered at all, not even emulated
+  // (nbdkit's NBDKIT_ZERO_NONE; the nozero filter's default).
+  virtual bool can_write_zeroes() { return true; }
   virtual bool can_fast_zero() { return false; }
   // false: the server reports the whole disk as data.
   virtual bool can_extents() { return false; }

@@ -76,6 +76,7 @@ class FilterContext : public Context {
   bool is_rotational() override { return next_->is_rotational(); }
   bool can_trim() override { return next_->can_trim(); }
   bool can_zero() override { return next_->can_zero(); }
+  bool can_write_zeroes() override { return next_->can_write_zeroes(); }
   bool can_fast_zero() override { return next_->can_fast_zero(); }
   bool can_extents() override { return next_->can_extents(); }
   FuaSupport can_fua() override { return next_->can_fua(); }

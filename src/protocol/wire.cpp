@@ -152,10 +152,12 @@ uint16_t transmission_flags(const ExportCapabilities& caps) {
   if (caps.can_cache) flags |= kFlagSendCache;
   if (caps.structured_replies) flags |= kFlagSendDf;
   if (caps.writable) {
-    flags |= kFlagSendWriteZeroes;
     if (caps.can_fua) flags |= kFlagSendFua;
     if (caps.can_trim) flags |= kFlagSendTrim;
-    if (caps.can_fast_zero) flags |= kFlagSendFastZero;
+    if (caps.can_write_zeroes) {
+      flags |= kFlagSendWriteZeroes;
+      if (caps.can_fast_zero) flags |= kFlagSendFastZero;
+    }
   }
   return flags;
 }
@@ -228,6 +230,8 @@ RequestCheck check_request(const Request& request, const ExportState& state) {
     case kCmdWriteZeroes:
       if (type == kCmdTrim && !(eflags & kFlagSendTrim))
         return {kEinval, "trim not supported by this export"};
+      if (type == kCmdWriteZeroes && !(eflags & kFlagSendWriteZeroes))
+        return {kEinval, "write zeroes not supported by this export"};
       break;
     case kCmdFlush:
       if (!(eflags & kFlagSendFlush)) return {kEinval, "flush not supported by this export"};

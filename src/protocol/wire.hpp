@@ -98,14 +98,16 @@ struct ExportCapabilities {
   bool can_fua = false;  // natively or by emulation
   bool rotational = false;
   bool can_trim = false;
+  bool can_write_zeroes = true;  // when writable
   bool can_fast_zero = false;
   bool can_multi_conn = false;
   bool can_cache = false;  // natively or by emulation
   bool structured_replies = false;
 };
 
-// The transmission flags advertised for an export.  Write zeroes is always
-// available when writable (the server can emulate it with writes).
+// The transmission flags advertised for an export.  Write zeroes is
+// available when writable (the server can emulate it with writes) unless a
+// layer hides it (nozero filter).
 uint16_t transmission_flags(const ExportCapabilities& caps);
 
 // The state a request is validated against.

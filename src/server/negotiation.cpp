@@ -88,11 +88,14 @@ bool Connection::open_export(std::string_view name) {
     caps.can_fua = fua != FuaSupport::none;
     caps.rotational = c.is_rotational();
     caps.can_trim = caps.writable && c.can_trim();
-    const bool native_zero = caps.writable && c.can_zero();
+    caps.can_write_zeroes = caps.writable && c.can_write_zeroes();
+    const bool native_zero = caps.can_write_zeroes && c.can_zero();
     // Emulated zeroing is slow, so a FAST_ZERO request can be refused at
     // once: advertising fast zero then costs nothing (nbdkit does the same).
     caps.can_fast_zero = caps.writable && (!native_zero || c.can_fast_zero());
-    caps.can_multi_conn = c.can_multi_conn();
+    // One client at a time cannot make use of multi-conn (as nbdkit).
+    caps.can_multi_conn = c.can_multi_conn() &&
+                          ctx_.backend.thread_model() != ThreadModel::serialize_connections;
     const CacheSupport cache = c.can_cache();
     caps.can_cache = cache != CacheSupport::none;
     caps.structured_replies = structured_replies_;
