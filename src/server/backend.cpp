@@ -316,8 +316,11 @@ void Backend::dump_plugin(std::ostream& out) const {
 std::string Backend::config_help() const {
   std::ostringstream text;
   auto section = [&text, this](const char* kind, const std::string& name, const Layer& layer) {
-    text << kind << ": " << name << '\n';
-    if (&layer == external_) text << '(' << external_->path() << ")\n";
+    text << kind << ": ";
+    if (&layer == external_)
+      text << external_->help_heading();
+    else
+      text << name << '\n';
     std::string help = layer.config_help();
     if (!help.empty() && help.back() != '\n') help += '\n';
     text << help;

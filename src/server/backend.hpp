@@ -29,6 +29,9 @@ class ExternalPlugin : public Plugin {
   virtual int api_version() const = 0;
   virtual uint64_t struct_size() const = 0;
   virtual bool errno_is_preserved() const = 0;
+  // What --help prints after "plugin: ": the name (and long name), the
+  // file and the description, each line ending in a newline.
+  virtual std::string help_heading() const = 0;
   // The has_CALLBACK=1 lines of --dump-plugin.
   virtual void dump_callbacks(std::ostream& out) const = 0;
 };

@@ -18,9 +18,10 @@ struct nbdkit_extents {
 
 struct nbdkit_exports {
   std::vector<nbdkit::ExportInfo> list;
-  // nbdkit_use_default_export() was called: the entry at this index is
-  // the default export, named once the plugin's default_export is known.
-  std::vector<size_t> default_entries;
+  // nbdkit_use_default_export() was called: the default export, named
+  // once the plugin's default_export is known, ends the list (as nbdkit
+  // lists it).
+  bool use_default = false;
 };
 
 namespace nbdkit::cplugin {

@@ -177,8 +177,8 @@ int nbdkit_add_export(struct nbdkit_exports* exports, const char* name,
 }
 
 int nbdkit_use_default_export(struct nbdkit_exports* exports) {
-  exports->default_entries.push_back(exports->list.size());
-  return nbdkit_add_export(exports, "", nullptr);
+  exports->use_default = true;
+  return 0;
 }
 
 // The list functions C filters use (nbdkit-filter.h); exported so that

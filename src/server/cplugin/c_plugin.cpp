@@ -54,6 +54,14 @@ ThreadModel CPlugin::thread_model() const {
 
 std::string CPlugin::version() const { return abi_.version ? abi_.version : ""; }
 
+std::string CPlugin::help_heading() const {
+  std::string text = name_;
+  if (abi_.longname) text = text + " (" + abi_.longname + ")";
+  text += "\n(" + path_ + ")\n";
+  if (abi_.description) text = text + abi_.description + "\n";
+  return text;
+}
+
 std::string CPlugin::config_help() const { return abi_.config_help ? abi_.config_help : ""; }
 
 bool CPlugin::data_calls_are_nonblocking() const {
@@ -74,6 +82,8 @@ void CPlugin::dump_callbacks(std::ostream& out) const {
   const auto& p = abi_;
   const bool v2 = this->v2();
   const std::pair<const char*, bool> callbacks[] = {
+      {"longname", p.longname},
+      {"description", p.description},
       {"load", p.load},
       {"unload", p.unload},
       {"dump_plugin", p.dump_plugin},
@@ -121,8 +131,11 @@ void CPlugin::config(std::string_view key, std::string_view value) {
   if (!abi_.config)
     throw Error(name_ + ": this plugin takes no parameters (given " + std::string(key) + "=" +
                 std::string(value) + ")");
-  const std::string k(key), v(value);
-  checked_call(name_ + ": config", [&] { return abi_.config(k.c_str(), v.c_str()); }, minus_one);
+  // Plugins may keep the pointers (nbdkit passes argv): the strings live
+  // as long as the plugin.
+  const char* k = config_strings_.emplace_front(key).c_str();
+  const char* v = config_strings_.emplace_front(value).c_str();
+  checked_call(name_ + ": config", [&] { return abi_.config(k, v); }, minus_one);
 }
 
 void CPlugin::config_complete() {
@@ -154,10 +167,7 @@ std::vector<ExportInfo> CPlugin::list_exports(bool readonly, bool is_tls) {
                  [&] { return abi_.list_exports(readonly, is_tls, &exports); }, minus_one);
   else
     nbdkit_use_default_export(&exports);
-  if (!exports.default_entries.empty()) {
-    const std::string name = default_export(readonly, is_tls);
-    for (const size_t i : exports.default_entries) exports.list[i].name = name;
-  }
+  if (exports.use_default) exports.list.push_back({default_export(readonly, is_tls), ""});
   return std::move(exports.list);
 }
 

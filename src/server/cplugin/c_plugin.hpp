@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <forward_list>
 #include <memory>
 #include <mutex>
 #include <ostream>
@@ -33,6 +34,7 @@ class CPlugin final : public server::ExternalPlugin {
   uint64_t struct_size() const override { return struct_size_; }
   bool errno_is_preserved() const override { return abi_.errno_is_preserved != 0; }
   void dump_callbacks(std::ostream& out) const override;
+  std::string help_heading() const override;
 
   std::string version() const override;
   std::string config_help() const override;
@@ -75,6 +77,7 @@ class CPlugin final : public server::ExternalPlugin {
   // (after configuration); -1 until then.
   mutable std::atomic<int> thread_model_{-1};
   std::mutex serialize_mutex_;
+  std::forward_list<std::string> config_strings_;
 };
 
 }  // namespace nbdkit::cplugin
