@@ -72,4 +72,19 @@ stop_server "$server_pid" || fail "the server exited with status $? after nbdkit
 NBDKIT_PLUGINDIR=$CABI_PLUGIN_DIR "$NBDKIT" -U - cabitest 64k --run 'nbdinfo --size "$uri"' \
     >"$TEST_TMPDIR/size"
 [[ $(cat "$TEST_TMPDIR/size") = 65536 ]] || fail "cabitest by name: size $(cat "$TEST_TMPDIR/size")"
+# An API version 1 plugin: no flags, FUA emulated by .flush.
+for server in "$NBDKIT" "$REFERENCE_NBDKIT"; do
+    [[ -x $server ]] || continue
+    NBDKIT=$server start_server_unix "$CABI_PLUGIN_DIR/nbdkit-v1test-plugin.so"
+    nbdsh -u "$server_uri" -c '
+assert h.can_fua() and h.can_flush() and h.can_zero()
+h.pwrite(b"v1" * 100, 0)
+h.zero(100, 0)
+assert h.pread(200, 0) == bytes(100) + b"v1" * 50
+before = h.pread(1, 65535)[0]
+h.pwrite(b"x", 10, nbd.CMD_FLAG_FUA)
+assert h.pread(1, 65535)[0] == before + 1, "FUA did not flush"
+' || fail "$server: API version 1 plugin"
+    stop_server "$server_pid"
+done
 echo PASS

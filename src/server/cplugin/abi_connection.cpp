@@ -3,6 +3,7 @@
 // interned strings, extents and exports.
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
