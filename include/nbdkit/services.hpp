@@ -31,6 +31,7 @@ class Error : public std::runtime_error {
 void debug(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 void error(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 void verror(const char* fmt, va_list args);
+void vdebug(const char* fmt, va_list args);
 
 // Value of `-D LAYER.FLAG=N`, or 0 when not given.
 int debug_flag(std::string_view layer, std::string_view flag);

@@ -100,6 +100,8 @@ std::string layer_version(const Layer& layer) {
   return version.empty() ? server_version() : version;
 }
 
+ExternalPluginLoader external_plugin_loader = nullptr;
+
 std::string executable_path() {
   char path[PATH_MAX];
   const ssize_t length = readlink("/proc/self/exe", path, sizeof path - 1);
@@ -109,16 +111,21 @@ std::string executable_path() {
 
 }  // namespace
 
+void set_external_plugin_loader(ExternalPluginLoader loader) { external_plugin_loader = loader; }
+
 Backend::Backend(const std::string& plugin_name, const std::vector<std::string>& filter_names)
     : plugin_name_(plugin_name), filter_names_(filter_names) {
   const auto& plugins = plugin_factories();
-  const auto plugin = plugins.find(plugin_name);
-  if (plugin == plugins.end()) {
-    std::string message = "unknown plugin: " + plugin_name;
-    if (plugin_name.find('/') != std::string::npos || plugin_name.find('.') != std::string::npos)
-      message += " (plugins are built in: loading shared objects or scripts is not supported)";
-    throw Error(message + "; available plugins: " + joined(registered_plugins()), ENOENT);
-  }
+  const auto plugin = plugin_name.find('/') == std::string::npos ? plugins.find(plugin_name)
+                                                                 : plugins.end();
+  std::unique_ptr<ExternalPlugin> external;
+  if (plugin == plugins.end() && external_plugin_loader)
+    external = external_plugin_loader(plugin_name);
+  if (plugin == plugins.end() && !external)
+    throw Error("unknown plugin: " + plugin_name +
+                    " (neither built in nor a plugin .so file); available plugins: " +
+                    joined(registered_plugins()),
+                ENOENT);
   const auto& filters = filter_factories();
   for (const auto& name : filter_names) {
     if (filters.find(name) == filters.end())
@@ -127,7 +134,14 @@ Backend::Backend(const std::string& plugin_name, const std::vector<std::string>&
                   ENOENT);
   }
 
-  plugin_ = plugin->second();
+  if (external) {
+    // Messages and --version use the name the plugin gives itself.
+    plugin_name_ = external->name();
+    external_ = external.get();
+    plugin_ = std::move(external);
+  } else {
+    plugin_ = plugin->second();
+  }
   for (const auto& name : filter_names) filters_.push_back(filters.at(name)());
 }
 
@@ -280,26 +294,33 @@ std::string Backend::default_export(bool readonly, bool is_tls) {
   return default_export_from(0, readonly, is_tls);
 }
 
-// Our layers are built in, so there is no shared object, C struct size or
-// has_* callback table to report; path= names the server binary that
-// contains the plugin.
+// Built-in layers have no shared object, C struct size or has_* callback
+// table to report; path= names the server binary that contains the plugin.
+// A C plugin reports them as nbdkit does.
 void Backend::dump_plugin(std::ostream& out) const {
-  out << "path=" << executable_path() << '\n'
+  out << "path=" << (external_ ? external_->path() : executable_path()) << '\n'
       << "name=" << plugin_name_ << '\n'
-      << "version=" << layer_version(*plugin_) << '\n'
-      << "api_version=2\n"
-      << "max_thread_model=" << to_string(plugin_->thread_model()) << '\n'
+      << "version=" << layer_version(*plugin_) << '\n';
+  out << "api_version=" << (external_ ? external_->api_version() : 2) << '\n';
+  if (external_) out << "struct_size=" << external_->struct_size() << '\n';
+  out << "max_thread_model="
+      << to_string(external_ ? external_->max_thread_model() : plugin_->thread_model()) << '\n'
       << "thread_model=" << to_string(thread_model()) << '\n'
-      << "errno_is_preserved=1\n";
+      << "errno_is_preserved=" << (external_ ? external_->errno_is_preserved() : true) << '\n';
   if (const char* magic = plugin_->magic_config_key()) out << "magic_config_key=" << magic << '\n';
+  if (external_) external_->dump_callbacks(out);
   plugin_->dump_plugin(out);
   for (const auto& filter : filters_) filter->dump_plugin(out);
 }
 
 std::string Backend::config_help() const {
   std::ostringstream text;
-  auto section = [&text](const char* kind, const std::string& name, const Layer& layer) {
-    text << kind << ": " << name << '\n';
+  auto section = [&text, this](const char* kind, const std::string& name, const Layer& layer) {
+    text << kind << ": ";
+    if (&layer == external_)
+      text << external_->help_heading();
+    else
+      text << name << '\n';
     std::string help = layer.config_help();
     if (!help.empty() && help.back() != '\n') help += '\n';
     text << help;

@@ -3,6 +3,7 @@
 // chain of contexts through every filter.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -16,6 +17,32 @@ namespace nbdkit::server {
 // Names of every built-in plugin and filter, sorted.
 std::vector<std::string> registered_plugins();
 std::vector<std::string> registered_filters();
+
+// A plugin that is not built in: a C plugin's shared object.  What
+// --dump-plugin and --help say about it comes from here.
+class ExternalPlugin : public Plugin {
+ public:
+  virtual const std::string& name() const = 0;
+  virtual const std::string& path() const = 0;
+  // The thread model the plugin was built with, before its .thread_model.
+  virtual ThreadModel max_thread_model() const = 0;
+  virtual int api_version() const = 0;
+  virtual uint64_t struct_size() const = 0;
+  virtual bool errno_is_preserved() const = 0;
+  // What --help prints after "plugin: ": the name (and long name), the
+  // file and the description, each line ending in a newline.
+  virtual std::string help_heading() const = 0;
+  // The has_CALLBACK=1 lines of --dump-plugin.
+  virtual void dump_callbacks(std::ostream& out) const = 0;
+};
+
+// Finds a plugin outside the binary: `name` is a path (it contains a '/')
+// or a short name looked up in the plugin directory.  Returns null when
+// there is no such plugin; throws nbdkit::Error when it exists but cannot
+// be loaded.
+using ExternalPluginLoader = std::unique_ptr<ExternalPlugin> (*)(const std::string& name);
+// Installed at start-up by the C plugin support linked into the server.
+void set_external_plugin_loader(ExternalPluginLoader loader);
 
 class Backend {
  public:
@@ -62,6 +89,7 @@ class Backend {
   std::string plugin_name_;
   std::vector<std::string> filter_names_;
   std::unique_ptr<Plugin> plugin_;
+  const ExternalPlugin* external_ = nullptr;  // plugin_, when loaded from a file
   std::vector<std::unique_ptr<Filter>> filters_;
   // The calls that pass down the stack, from filter `layer` (the plugin
   // when layer == filters_.size()).

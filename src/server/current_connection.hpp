@@ -2,7 +2,10 @@
 // connection-aware nbdkit::nanosleep().
 #pragma once
 
+#include <forward_list>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <string_view>
 
 #include <nbdkit/services.hpp>
@@ -12,6 +15,10 @@ namespace nbdkit::server {
 struct ConnectionState {
   ConnectionInfo info;
   int fd = -1;  // the client's socket, watched for a hang-up while sleeping
+  // Strings C plugins interned (nbdkit_strdup_intern) while serving this
+  // connection; they live as long as it does.
+  std::mutex interned_mutex;
+  std::forward_list<std::string> interned;
 };
 
 // Makes a connection current on the calling thread for the scope's life.

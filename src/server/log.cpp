@@ -141,19 +141,42 @@ bool verbose() { return state().verbose; }
 
 void set_thread_log_name(const char* name) { thread_log_name = name; }
 
+std::vector<std::pair<std::string, int>> debug_flags_of(std::string_view layer) {
+  std::vector<std::pair<std::string, int>> found;
+  for (const auto& [key, value] : state().debug_flags) {
+    const std::string_view name(key);
+    if (name.size() > layer.size() && name.substr(0, layer.size()) == layer &&
+        name[layer.size()] == '.')
+      found.emplace_back(key.substr(layer.size() + 1), value);
+  }
+  return found;
+}
+
+namespace {
+std::atomic<bool> stdio_busy = false;
+}  // namespace
+
+void set_stdio_in_use(bool in_use) { stdio_busy = in_use; }
+bool stdio_in_use() { return stdio_busy; }
+
 }  // namespace nbdkit::server
 
 namespace nbdkit {
 
-void debug(const char* fmt, ...) {
+void vdebug(const char* fmt, va_list args) {
   if (!server::verbose()) return;
   const int saved_errno = errno;
-  va_list args;
-  va_start(args, fmt);
   const std::string line = server::format_line("debug", fmt, args);
-  va_end(args);
   server::write_to_fd(STDERR_FILENO, line);
   errno = saved_errno;
+}
+
+void debug(const char* fmt, ...) {
+  if (!server::verbose()) return;
+  va_list args;
+  va_start(args, fmt);
+  vdebug(fmt, args);
+  va_end(args);
 }
 
 void verror(const char* fmt, va_list args) {

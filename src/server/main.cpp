@@ -146,6 +146,7 @@ int run_server(Options& options) {
   }
 
   configure_logging(options);
+  set_stdio_in_use(options.single);
   detect_socket_activation(options);
 
   Backend backend(options.plugin_name, options.filters);
