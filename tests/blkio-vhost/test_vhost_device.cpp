@@ -23,7 +23,7 @@ using namespace blkio;
 
 namespace {
 
-constexpr uint64_t disk_size = 64 << 20;
+constexpr uint64_t disk_size = 32 << 20;
 
 class Daemon {
  public:
@@ -35,7 +35,7 @@ class Daemon {
     sock = dir + "/vhost.sock";
     pidfile = dir + "/qsd.pid";
     std::vector<char> pattern(disk_size);
-    for (size_t i = 0; i < pattern.size(); ++i) pattern[i] = char(i * 7 + i / 4096);
+    for (size_t i = 0; i < pattern.size(); i += 512) std::memset(&pattern[i], int(i / 512), 512);
     std::ofstream(disk, std::ios::binary).write(pattern.data(), std::streamsize(pattern.size()));
     const std::string cmd =
         "qemu-storage-daemon --blockdev driver=file,node-name=file0,filename=" + disk +
@@ -52,7 +52,15 @@ class Daemon {
     std::ifstream in(pidfile);
     pid_t pid = 0;
     if (in >> pid && pid > 0) ::kill(pid, SIGKILL);
-    for (int i = 0; i < 100 && pid > 0 && ::kill(pid, 0) == 0; ++i) ::usleep(10000);
+    for (int i = 0; i < 100 && pid > 0 && running(pid); ++i) ::usleep(10000);
+  }
+  // A killed daemon may stay a zombie until init reaps it: that is gone.
+  static bool running(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) return false;
+    const size_t paren = line.rfind(')');
+    return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] != 'Z';
   }
   std::vector<char> file_bytes(uint64_t offset, size_t len) const {
     std::vector<char> out(len);
