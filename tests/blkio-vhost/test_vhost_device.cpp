@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "vhost_user/device.hpp"
+#include "virtio/sync_queue.hpp"
 
 using namespace blkio;
 
@@ -81,6 +82,11 @@ struct Started {
     EXPECT_EQ(buffer.create(4 << 20, "buffers", message), 0) << message;
     EXPECT_EQ(dev.map_region({buffer.addr, buffer.len, buffer.fd, 0}, message), 0) << message;
     EXPECT_EQ(dev.start(queues, 128, message), 0) << message;
+    for (int i = 0; i < dev.num_queues(); ++i) {
+      vhost_user::QueueParts& q = dev.queue(i);
+      sync.push_back(std::make_unique<virtio::SyncQueue>(
+          *q.ring, dev.address_map(), q.slots, q.kick_fd, q.call_fd, dev.socket_fd()));
+    }
   }
   int run(virtio::Op op, uint64_t offset, size_t len, size_t buf_offset = 0, int q = 0,
           bool unmap = false) {
@@ -93,10 +99,11 @@ struct Started {
     else
       r.len = len;
     r.unmap = unmap;
-    return dev.queue(q).execute(r);
+    return sync[size_t(q)]->execute(r);
   }
   vhost_user::Device dev;
   vhost_user::SharedMemory buffer;
+  std::vector<std::unique_ptr<virtio::SyncQueue>> sync;
   std::string message;
 };
 

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "virtio/blk_engine.hpp"
+
 namespace blkio::vhost_user {
 
 namespace {
@@ -46,7 +48,7 @@ int SharedMemory::create(size_t length, const char* name, std::string& message) 
   return 0;
 }
 
-Device::Queue::~Queue() {
+QueueParts::~QueueParts() {
   if (kick_fd != -1) ::close(kick_fd);
   if (call_fd != -1) ::close(call_fd);
 }
@@ -147,7 +149,7 @@ int Device::unmap_region(void* addr, std::string& message) {
 }
 
 int Device::setup_queue(uint32_t index, uint16_t size, uint8_t* mem, std::string& message) {
-  auto q = std::make_unique<Queue>();
+  auto q = std::make_unique<QueueParts>();
   const bool event_idx = features_ & bit(virtio::feature::event_idx);
   q->ring = std::make_unique<virtio::SplitQueue>(mem, size, event_idx);
   q->kick_fd = ::eventfd(0, EFD_CLOEXEC);
@@ -166,9 +168,7 @@ int Device::setup_queue(uint32_t index, uint16_t size, uint8_t* mem, std::string
       (r = channel_.set_u64(Request::set_vring_call, index, message, std::span(&q->call_fd, 1))) ||
       (r = channel_.send(Request::set_vring_enable, bytes_of(enable), {}, message)))
     return r;
-  uint8_t* slots = mem + virtio::RingLayout::for_size(size).total;
-  q->sync = std::make_unique<virtio::SyncQueue>(*q->ring, map_, slots, q->kick_fd, q->call_fd,
-                                                channel_.fd());
+  q->slots = mem + virtio::RingLayout::for_size(size).total;
   queues_.push_back(std::move(q));
   return 0;
 }

@@ -13,7 +13,7 @@
 #include "vhost_user/channel.hpp"
 #include "virtio/address_map.hpp"
 #include "virtio/blk.hpp"
-#include "virtio/sync_queue.hpp"
+#include "virtio/split_queue.hpp"
 
 namespace blkio::vhost_user {
 
@@ -38,6 +38,14 @@ struct BufferRegion {
   uint64_t fd_offset;
 };
 
+// A started queue: its ring, its request slots and its eventfds.
+struct QueueParts {
+  ~QueueParts();
+  std::unique_ptr<virtio::SplitQueue> ring;
+  uint8_t* slots = nullptr;
+  int kick_fd = -1, call_fd = -1;
+};
+
 class Device {
  public:
   Device() = default;
@@ -60,16 +68,12 @@ class Device {
   // Sets up and enables `num_queues` queues of `queue_size` entries.
   int start(int num_queues, uint16_t queue_size, std::string& message);
   int num_queues() const { return int(queues_.size()); }
-  virtio::SyncQueue& queue(int i) { return *queues_[size_t(i)]->sync; }
+  QueueParts& queue(int i) { return *queues_[size_t(i)]; }
   const virtio::AddressMap& address_map() const { return map_; }
+  // Hangs up when the back end goes away.
+  int socket_fd() const { return channel_.fd(); }
 
  private:
-  struct Queue {
-    ~Queue();
-    std::unique_ptr<virtio::SplitQueue> ring;
-    std::unique_ptr<virtio::SyncQueue> sync;
-    int kick_fd = -1, call_fd = -1;
-  };
   int negotiate(std::string& message);
   int read_config(std::string& message);
   int send_mem_table(std::string& message);
@@ -83,7 +87,7 @@ class Device {
   SharedMemory rings_;
   std::vector<BufferRegion> regions_;
   virtio::AddressMap map_;
-  std::vector<std::unique_ptr<Queue>> queues_;
+  std::vector<std::unique_ptr<QueueParts>> queues_;
   bool started_ = false;
 };
 
