@@ -19,9 +19,6 @@ source "$(dirname "$0")/lib.sh"
 require_commands fio nbdcopy nbdinfo g++
 [[ -x $NBDKIT ]] || fail "$NBDKIT is not built (build it, or set NBDKIT)"
 
-ours_nbdkit=$NBDKIT
-reference_nbdkit=${REFERENCE_NBDKIT:-/usr/bin/nbdkit}
-seconds=${BENCH_SECONDS:-10}
 copy_size=${COPY_SIZE:-2G}
 
 # start_both SIZE: null servers of SIZE, ours and nbdkit.
@@ -68,9 +65,7 @@ report() {
 
 g++ -std=c++20 -O2 -o "$TEST_TMPDIR/unix_bandwidth" "$SRCDIR/bench/unix_bandwidth.cpp"
 
-echo "ours:   $ours_nbdkit ($("$ours_nbdkit" --version | head -1))"
-echo "nbdkit: $reference_nbdkit ($("$reference_nbdkit" --version | head -1))"
-echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), kernel $(uname -r)"
+print_setup
 echo "fio: nbd engine, 1 connection, $seconds s per job; servers: null plugin, Unix socket"
 echo
 print_row "" "req/s" "req/s" "" "MiB/s" "MiB/s" "" "CPU us" "CPU us" ""

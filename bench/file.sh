@@ -19,9 +19,6 @@ source "$(dirname "$0")/lib.sh"
 require_commands fio
 [[ -x $NBDKIT ]] || fail "$NBDKIT is not built (build it, or set NBDKIT)"
 
-ours_nbdkit=$NBDKIT
-reference_nbdkit=${REFERENCE_NBDKIT:-/usr/bin/nbdkit}
-seconds=${BENCH_SECONDS:-10}
 file_size=${FILE_SIZE:-1G}
 disk_dir=${BENCH_DISK_DIR:-/var/tmp}
 
@@ -38,9 +35,7 @@ drop_cached() {
     dd if="$1" iflag=nocache count=0 status=none
 }
 
-echo "ours:   $ours_nbdkit ($("$ours_nbdkit" --version | head -1))"
-echo "nbdkit: $reference_nbdkit ($("$reference_nbdkit" --version | head -1))"
-echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), kernel $(uname -r)"
+print_setup
 echo "disk file in $disk_dir ($(df --output=fstype "$disk_dir" | tail -1)), $file_size, $seconds s per job"
 
 header() {

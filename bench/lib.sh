@@ -81,3 +81,16 @@ record() {
     fi
     printf '%s\t%s\t%s\t%s\n' "$@" >>"$BENCH_RESULTS"
 }
+
+# Our binary, the reference nbdkit and the seconds per fio job, as every
+# side-by-side script takes them from the environment.
+ours_nbdkit=$NBDKIT
+reference_nbdkit=${REFERENCE_NBDKIT:-/usr/bin/nbdkit}
+seconds=${BENCH_SECONDS:-10}
+
+# print_setup: which servers and which machine a run compares on.
+print_setup() {
+    echo "ours:   $ours_nbdkit ($("$ours_nbdkit" --version | head -1))"
+    echo "nbdkit: $reference_nbdkit ($("$reference_nbdkit" --version | head -1))"
+    echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), kernel $(uname -r)"
+}

@@ -20,9 +20,6 @@ source "$(dirname "$0")/lib.sh"
 require_commands fio nbdcopy nbdsh
 [[ -x $NBDKIT ]] || fail "$NBDKIT is not built (build it, or set NBDKIT)"
 
-ours_nbdkit=$NBDKIT
-reference_nbdkit=${REFERENCE_NBDKIT:-/usr/bin/nbdkit}
-seconds=${BENCH_SECONDS:-10}
 fill_size=${FILL_SIZE:-2G}
 fill_runs=${FILL_RUNS:-3}
 
@@ -79,9 +76,7 @@ percent() {
     awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f%%", 100 * a / b }'
 }
 
-echo "ours:   $ours_nbdkit ($("$ours_nbdkit" --version | head -1))"
-echo "nbdkit: $reference_nbdkit ($("$reference_nbdkit" --version | head -1))"
-echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), kernel $(uname -r)"
+print_setup
 echo
 
 echo "First fill of a $fill_size disk with nbdcopy (MiB/s, best of $fill_runs), RSS after it and after trimming all:"

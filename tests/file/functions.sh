@@ -30,3 +30,16 @@ except nbd.Error as e:
     print(errno.errorcode.get(e.errno, e.errno))
 "
 }
+
+# expect_error PATTERN ARGS...: "nbdkit -U - ARGS --run ..." exits 1 at
+# start-up without serving, with PATTERN (any case) in its message.
+expect_error() {
+  local pattern=$1 status=0
+  shift
+  "$NBDKIT" -U - "$@" --run 'echo served' >"$TEST_TMPDIR/out" 2>"$TEST_TMPDIR/err" || status=$?
+  [ "$status" = 1 ] || fail "nbdkit $*: exit status $status, expected 1"
+  grep -q served "$TEST_TMPDIR/out" && fail "nbdkit $*: served anyway"
+  grep -qi -- "$pattern" "$TEST_TMPDIR/err" ||
+    fail "nbdkit $*: message lacks '$pattern': $(cat "$TEST_TMPDIR/err")"
+  echo "ok: nbdkit $*: $(head -1 "$TEST_TMPDIR/err")"
+}

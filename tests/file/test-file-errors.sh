@@ -4,18 +4,6 @@
 . "$(dirname "$0")/functions.sh"
 require_commands nbdsh
 
-# expect_error PATTERN ARGS...
-expect_error() {
-  local pattern=$1 status=0
-  shift
-  "$NBDKIT" -U - "$@" --run 'echo served' >"$TEST_TMPDIR/out" 2>"$TEST_TMPDIR/err" || status=$?
-  [ "$status" = 1 ] || fail "nbdkit $*: exit status $status, expected 1"
-  grep -q served "$TEST_TMPDIR/out" && fail "nbdkit $*: served anyway"
-  grep -qi -- "$pattern" "$TEST_TMPDIR/err" ||
-    fail "nbdkit $*: message lacks '$pattern': $(cat "$TEST_TMPDIR/err")"
-  echo "ok: nbdkit $*: $(head -1 "$TEST_TMPDIR/err")"
-}
-
 disk=$TEST_TMPDIR/disk.img
 truncate -s 1M "$disk"
 mkfifo "$TEST_TMPDIR/fifo"

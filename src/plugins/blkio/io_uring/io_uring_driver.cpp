@@ -1,0 +1,146 @@
+// The io_uring driver: a regular file or a block device through Linux's
+// io_uring, with libblkio's io_uring properties (path, fd, direct,
+// num-entries) and the limits it derives from the file and sysfs.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "../driver.hpp"
+#include "../sysfs.hpp"
+#include "io_uring_queue.hpp"
+
+namespace blkio {
+namespace {
+
+constexpr int32_t kMaxEntries = 32768;  // the kernel's limit for a ring
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+class IoUringDriver final : public Driver {
+ public:
+  IoUringDriver() : Driver("io_uring") {
+    PropertyTable& t = table();
+    t.add_variable("path", path_, always, in_created);
+    t.add_variable("fd", fd_, always, in_created);
+    t.add_variable("direct", direct_, always, in_created);
+    t.add_variable<int32_t>("num-entries", num_entries_, after_connect, in_connected,
+                            [](const int32_t& n) {
+                              if (n <= 0) throw Error(EINVAL, "num-entries must be greater than 0");
+                            });
+    info_.can_add_queues = true;
+  }
+  ~IoUringDriver() override {
+    if (owns_fd_) ::close(fd_);
+  }
+
+ protected:
+  void do_connect() override;
+  std::vector<std::unique_ptr<Queue>> do_start() override;
+
+ private:
+  int open_target();
+  void read_limits(const struct stat& st, int fd);
+
+  std::string path_;
+  int32_t fd_ = -1;
+  bool direct_ = false;
+  int32_t num_entries_ = 128;
+  bool owns_fd_ = false;
+  IoUringTarget target_;
+};
+
+// The descriptor to serve: `path` opened as asked, or `fd` (whose own
+// flags then say whether it is direct and read-only).
+int IoUringDriver::open_target() {
+  if (!path_.empty() && fd_ != -1) throw Error(EINVAL, "path and fd cannot be set at the same time");
+  if (path_.empty() && fd_ == -1) throw Error(EINVAL, "One of path and fd must be set");
+  if (fd_ != -1) {
+    const int fl = ::fcntl(fd_, F_GETFL);
+    if (fl == -1) throw Error(errno, "fd " + std::to_string(fd_) + ": " + errno_text(errno));
+    direct_ = (fl & O_DIRECT) != 0;
+    read_only_ = (fl & O_ACCMODE) == O_RDONLY;
+    return fd_;
+  }
+  const int flags = (read_only_ ? O_RDONLY : O_RDWR) | (direct_ ? O_DIRECT : 0) | O_CLOEXEC;
+  const int fd = ::open(path_.c_str(), flags);
+  if (fd == -1) {
+    const int err = errno;
+    throw Error(err, path_ + ": " + errno_text(err));
+  }
+  return fd;
+}
+
+void IoUringDriver::do_connect() {
+  const int fd = open_target();
+  const auto fail = [&](int err, const std::string& message) {
+    if (fd != fd_) ::close(fd);
+    throw Error(err, message);
+  };
+  struct stat st;
+  if (::fstat(fd, &st) == -1) fail(errno, "fstat: " + errno_text(errno));
+  if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+    fail(EINVAL, "The file must be a block device or a regular file");
+  const off_t end = ::lseek(fd, 0, SEEK_END);
+  if (end == -1) fail(errno, "lseek: " + errno_text(errno));
+  info_.capacity = uint64_t(end);
+  read_limits(st, fd);
+  // From here on the descriptor is ours, even one given by `fd`.
+  fd_ = fd;
+  owns_fd_ = true;
+  target_ = IoUringTarget{fd, S_ISBLK(st.st_mode), read_only_, info_.can_grow,
+                          uint32_t(info_.request_alignment), uint32_t(info_.buf_alignment)};
+}
+
+// libblkio's derivations: alignment only matters with O_DIRECT; a block
+// device's limits come from its sysfs queue, a file's from the device
+// under its file system.
+void IoUringDriver::read_limits(const struct stat& st, int fd) {
+  const bool device = S_ISBLK(st.st_mode);
+  const std::string queue = sysfs_queue_dir(device ? st.st_rdev : st.st_dev);
+  const int32_t page = int32_t(::sysconf(_SC_PAGESIZE));
+  const auto number = [&](const char* name, uint64_t fallback) {
+    return read_sysfs_number(queue, name).value_or(fallback);
+  };
+  DeviceInfo& i = info_;
+  i.request_alignment = direct_ ? int32_t(number("logical_block_size", uint64_t(page))) : 1;
+  if (device) {
+    i.optimal_io_alignment = int32_t(number("physical_block_size", 512));
+    i.optimal_io_size = int32_t(number("optimal_io_size", 0));
+    i.flush_needed = !direct_ || read_sysfs(queue, "write_cache").value_or("") == "write back";
+  } else {
+    struct statfs fs;
+    const int32_t bsize = ::fstatfs(fd, &fs) == 0 ? int32_t(fs.f_bsize) : page;
+    i.optimal_io_alignment = std::max(bsize, i.request_alignment);
+    i.flush_needed = true;
+  }
+  i.optimal_io_alignment = std::max(i.optimal_io_alignment, i.request_alignment);
+  i.supports_fua_natively = number("fua", 0) == 1;
+  i.can_grow = !device;
+  i.buf_alignment = i.request_alignment;
+  i.mem_region_alignment = uint64_t(i.request_alignment);
+  i.optimal_buf_alignment = page;
+  i.max_queues = INT32_MAX;
+  i.max_segments = IOV_MAX;
+  i.discard_alignment = i.request_alignment;
+}
+
+std::vector<std::unique_ptr<Queue>> IoUringDriver::do_start() {
+  if (num_entries_ > kMaxEntries)
+    throw Error(EINVAL, "num-entries must be at most " + std::to_string(kMaxEntries));
+  target_.read_only = read_only_;
+  std::vector<std::unique_ptr<Queue>> queues;
+  for (int i = 0; i < num_queues_; i++)
+    queues.push_back(std::make_unique<IoUringQueue>(target_, unsigned(num_entries_)));
+  return queues;
+}
+
+}  // namespace
+
+BLKIO_REGISTER_DRIVER("io_uring", IoUringDriver);
+
+}  // namespace blkio
