@@ -148,7 +148,8 @@ TEST(VhostDevice, ReadWriteFlushZeroDiscard) {
   ASSERT_EQ(s.run(virtio::Op::write_zeroes, 1024, 4096), 0);
   EXPECT_EQ(d.file_bytes(1024, 4096), std::vector<char>(4096, 0));
   EXPECT_EQ(d.file_bytes(512, 512), std::vector<char>(512, char(0xab)));
-  EXPECT_EQ(s.run(virtio::Op::write_zeroes, 0, 1 << 20, 0, 0, true), 0);
+  EXPECT_EQ(s.run(virtio::Op::write_zeroes, 65536, 1 << 20, 0, 0, true), 0);
+  EXPECT_EQ(d.file_bytes(65536, 1 << 20), std::vector<char>(1 << 20, 0));
   EXPECT_EQ(s.run(virtio::Op::discard, 4 << 20, 1 << 20), 0);
   // Whole 16 MiB is the limit; more is an I/O error (the caller splits).
   EXPECT_EQ(s.run(virtio::Op::write_zeroes, 0, 16 << 20), 0);

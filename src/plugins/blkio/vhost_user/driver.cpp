@@ -102,7 +102,9 @@ std::vector<std::unique_ptr<Queue>> VhostUserDriver::do_start() {
     vhost_user::QueueParts& parts = device_.queue(q);
     queues.push_back(std::make_unique<virtio::BlkQueue>(virtio::QueueSetup{
         parts.ring.get(), &device_.address_map(), parts.slots, parts.kick_fd, parts.call_fd,
-        device_.socket_fd(), device_.limits(), read_only_}));
+        device_.socket_fd(),
+        "virtio-blk-vhost-user: the back end closed the connection; requests fail with EIO",
+        device_.limits(), read_only_}));
   }
   return queues;
 }

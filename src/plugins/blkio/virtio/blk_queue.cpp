@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <ctime>
 
+#include <nbdkit/services.hpp>
+
 namespace blkio::virtio {
 
 namespace {
@@ -51,7 +53,7 @@ size_t BlkQueue::new_slot() {
 }
 
 void BlkQueue::complete(void* user_data, int ret) {
-  ready_.push_back({user_data, ret, nullptr});
+  ready_.push_back({user_data, ret, failed_ ? s_.gone_message : nullptr});
 }
 
 bool BlkQueue::check_range(uint64_t start, uint64_t len, void* user_data) {
@@ -166,6 +168,7 @@ void BlkQueue::reap() {
 }
 
 void BlkQueue::fail_outstanding(int err) {
+  nbdkit::error("%s", s_.gone_message);
   failed_ = err;
   // Everything not yet completed: on the ring or in the backlog.
   std::vector<bool> done(slots_.size(), false);

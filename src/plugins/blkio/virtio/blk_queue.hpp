@@ -21,6 +21,7 @@ struct QueueSetup {
   int kick_fd;
   int call_fd;
   int watch_fd;  // hangs up when the device is gone; -1 for none
+  const char* gone_message;  // logged when it does
   Limits limits;
   bool read_only;
 };
@@ -58,7 +59,7 @@ class BlkQueue final : public blkio::Queue {
 
   QueueSetup s_;
   BlkEngine engine_;
-  std::vector<Pending> slots_;       // indexed by Request::tag
+  std::deque<Pending> slots_;        // by Request::tag; a deque keeps `iov` in place
   std::vector<size_t> free_slots_;
   std::deque<size_t> backlog_;       // queued, not yet on the ring
   std::vector<blkio::Completion> ready_;
