@@ -3,6 +3,7 @@
 // export, for one), with libblkio's properties: `path` (the socket),
 // `queue-size`, `max-queue-size`, and the common ones derived from the
 // device's features and configuration.
+#include <algorithm>
 #include <cerrno>
 #include <memory>
 #include <string>
@@ -16,6 +17,9 @@ namespace blkio {
 namespace {
 
 constexpr int32_t max_queue_size = 32768;
+// Queues beyond the device's virtqueues share them (see blk_queue.hpp):
+// max-queues says how many we offer, not how many virtqueues there are.
+constexpr int32_t max_lanes = 64;
 
 class VhostUserDriver final : public Driver {
  public:
@@ -55,6 +59,7 @@ class VhostUserDriver final : public Driver {
   std::string path_;
   int32_t queue_size_ = 256;
   vhost_user::Device device_;
+  std::vector<std::unique_ptr<virtio::SharedRing>> rings_;
 };
 
 void VhostUserDriver::do_connect() {
@@ -64,7 +69,7 @@ void VhostUserDriver::do_connect() {
   const virtio::Limits& l = device_.limits();
   DeviceInfo& i = info_;
   i.capacity = l.capacity;
-  i.max_queues = l.max_queues;
+  i.max_queues = max_lanes;
   i.can_add_queues = false;
   i.supports_poll_queues = false;
   i.max_mem_regions = device_.max_regions();
@@ -95,17 +100,20 @@ void VhostUserDriver::do_connect() {
 std::vector<std::unique_ptr<Queue>> VhostUserDriver::do_start() {
   if (device_.limits().read_only && !read_only_) throw Error(EROFS, "Device is read-only");
   std::string message;
-  if (const int e = device_.start(num_queues_, uint16_t(queue_size_), message))
+  const int virtqueues = std::min(num_queues_, device_.limits().max_queues);
+  if (const int e = device_.start(virtqueues, uint16_t(queue_size_), message))
     throw Error(-e, message);
-  std::vector<std::unique_ptr<Queue>> queues;
-  for (int q = 0; q < device_.num_queues(); ++q) {
+  for (int q = 0; q < virtqueues; ++q) {
     vhost_user::QueueParts& parts = device_.queue(q);
-    queues.push_back(std::make_unique<virtio::BlkQueue>(virtio::QueueSetup{
+    rings_.push_back(std::make_unique<virtio::SharedRing>(virtio::RingSetup{
         parts.ring.get(), &device_.address_map(), parts.slots, parts.kick_fd, parts.call_fd,
         device_.socket_fd(),
-        "virtio-blk-vhost-user: the back end closed the connection; requests fail with EIO",
-        device_.limits(), read_only_}));
+        "virtio-blk-vhost-user: the back end closed the connection; requests fail with EIO"}));
   }
+  std::vector<std::unique_ptr<Queue>> queues;
+  for (int q = 0; q < num_queues_; ++q)
+    queues.push_back(std::make_unique<virtio::BlkQueue>(*rings_[size_t(q % virtqueues)],
+                                                        device_.limits(), read_only_));
   return queues;
 }
 
