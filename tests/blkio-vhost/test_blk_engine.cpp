@@ -57,7 +57,7 @@ TEST(BlkEngine, ReadBecomesHeaderDataStatus) {
   r.iov = iov;
   r.tag = 77;
   ASSERT_EQ(f.engine->submit(r), 0);
-  uint16_t head;
+  uint16_t head = 0;
   const auto chain = f.device.next_chain(head);
   ASSERT_EQ(chain.size(), 4u);
   const ReqHeader h = f.header(chain[0]);
@@ -87,7 +87,7 @@ TEST(BlkEngine, WriteDataIsDeviceReadable) {
   r.offset = 1 << 20;
   r.iov = iov;
   ASSERT_EQ(f.engine->submit(r), 0);
-  uint16_t head;
+  uint16_t head = 0;
   const auto chain = f.device.next_chain(head);
   ASSERT_EQ(chain.size(), 3u);
   EXPECT_EQ(f.header(chain[0]).type, uint32_t(ReqType::out));
@@ -107,7 +107,7 @@ TEST(BlkEngine, ZeroesAndDiscardCarryOneSegment) {
   ASSERT_EQ(f.engine->submit(r), 0);
   for (const auto& [type, flags] : {std::pair{ReqType::write_zeroes, segment_flag_unmap},
                                    std::pair{ReqType::discard, 0u}}) {
-    uint16_t head;
+    uint16_t head = 0;
     const auto chain = f.device.next_chain(head);
     ASSERT_EQ(chain.size(), 3u);
     EXPECT_EQ(f.header(chain[0]).type, uint32_t(type));
@@ -125,7 +125,7 @@ TEST(BlkEngine, FlushHasNoData) {
   Request r;
   r.op = Op::flush;
   ASSERT_EQ(f.engine->submit(r), 0);
-  uint16_t head;
+  uint16_t head = 0;
   const auto chain = f.device.next_chain(head);
   ASSERT_EQ(chain.size(), 2u);
   EXPECT_EQ(f.header(chain[0]).type, uint32_t(ReqType::flush));
@@ -141,7 +141,7 @@ TEST(BlkEngine, StatusBecomesErrno) {
   }
   const uint8_t status[] = {status_unsupp, status_ioerr, 0xff /* never written */};
   for (uint8_t s : status) {
-    uint16_t head;
+    uint16_t head = 0;
     const auto chain = f.device.next_chain(head);
     if (s != 0xff) *f.at(chain.back().addr) = s;
     f.device.complete(head, 1);

@@ -66,7 +66,7 @@ TEST(SplitQueue, FullQueueRefusesAndRecyclesDescriptors) {
   f.queue.publish(uint16_t(a));
   f.queue.publish(uint16_t(b));
   EXPECT_EQ(f.queue.in_flight(), 4);
-  uint16_t head;
+  uint16_t head = 0;
   f.device.next_chain(head);
   f.device.complete(head, 1);
   uint32_t id, len;
@@ -122,7 +122,7 @@ TEST(SplitQueue, CallsRequestedThroughUsedEventOrFlag) {
   Fixture f(8, true);
   const Segment one[] = {{1, 1, true}};
   f.queue.publish(uint16_t(f.queue.add_chain(one)));
-  uint16_t head;
+  uint16_t head = 0;
   f.device.next_chain(head);
   f.device.complete(head, 1);
   // A completion already there: enable says so instead of letting us sleep.
