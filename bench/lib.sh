@@ -81,3 +81,26 @@ record() {
     fi
     printf '%s\t%s\t%s\t%s\n' "$@" >>"$BENCH_RESULTS"
 }
+
+# fio_table_header TITLE: the heading of a side-by-side fio table (rows
+# from fio_table_row).
+fio_table_header() {
+    echo
+    echo "$1:"
+    printf '%-18s %9s %9s %6s %8s %8s %6s %9s %9s %6s\n' workload ours nbdkit ratio \
+        ours nbdkit ratio "CPU us" "CPU us" ratio
+    printf '%-18s %9s %9s %6s %8s %8s %6s %9s %9s %6s\n' "" "req/s" "req/s" "" \
+        "MiB/s" "MiB/s" "" ours nbdkit ""
+}
+
+# fio_table_row LABEL "OURS" "REFERENCE": one row; OURS and REFERENCE are
+# what measure printed ("REQ/S BYTES/S CPU-US-PER-REQUEST").
+fio_table_row() {
+    local ours reference
+    read -ra ours <<<"$2"
+    read -ra reference <<<"$3"
+    printf '%-18s %9s %9s %6s %8s %8s %6s %9s %9s %6s\n' "$1" \
+        "${ours[0]}" "${reference[0]}" "$(ratio "${ours[0]}" "${reference[0]}")" \
+        $((ours[1] >> 20)) $((reference[1] >> 20)) "$(ratio "${ours[1]}" "${reference[1]}")" \
+        "${ours[2]}" "${reference[2]}" "$(ratio "${ours[2]}" "${reference[2]}")"
+}
