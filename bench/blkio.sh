@@ -40,15 +40,6 @@ echo "nbdkit: $reference_nbdkit file ($("$reference_nbdkit" --version | head -1)
 echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), kernel $(uname -r)"
 echo "disk file in $disk_dir ($(df --output=fstype "$disk_dir" | tail -1)), $file_size, $seconds s per job"
 
-header() {
-  echo
-  echo "$1:"
-  printf '%-18s %9s %9s %6s %8s %8s %6s %9s %9s %6s\n' workload ours nbdkit ratio \
-    ours nbdkit ratio "CPU us" "CPU us" ratio
-  printf '%-18s %9s %9s %6s %8s %8s %6s %9s %9s %6s\n' "" "req/s" "req/s" "" \
-    "MiB/s" "MiB/s" "" ours nbdkit ""
-}
-
 # run_server NBDKIT ARGS... -- FIO-ARGS...: one fio job against a server;
 # sets result to (REQ/S BYTES/S CPU-US-PER-REQUEST).  The file is read
 # into the page cache, or evicted from it ($cached), first, so that every
@@ -76,16 +67,13 @@ compare() {
   ours=("${result[@]}")
   run_server "$reference_nbdkit" file "$file" "${reference_args[@]}" -- "$@"
   reference=("${result[@]}")
-  printf '%-18s %9s %9s %6s %8s %8s %6s %9s %9s %6s\n' "$label" \
-    "${ours[0]}" "${reference[0]}" "$(ratio "${ours[0]}" "${reference[0]}")" \
-    $((ours[1] >> 20)) $((reference[1] >> 20)) "$(ratio "${ours[1]}" "${reference[1]}")" \
-    "${ours[2]}" "${reference[2]}" "$(ratio "${ours[2]}" "${reference[2]}")"
+  fio_table_row "$label" "${ours[*]}" "${reference[*]}"
   record "$where: $label" "req/s" "${ours[0]}" "${reference[0]}"
   record "$where: $label" "CPU us/req" "${ours[2]}" "${reference[2]}"
 }
 
 workloads() {
-  header "$where"
+  fio_table_header "$where"
   compare "4k randread QD32" --rw=randread --bs=4k --iodepth=32
   compare "4k randwrite QD32" --rw=randwrite --bs=4k --iodepth=32
   compare "1M read QD8" --rw=read --bs=1M --iodepth=8

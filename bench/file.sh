@@ -38,15 +38,6 @@ drop_cached() {
 print_setup
 echo "disk file in $disk_dir ($(df --output=fstype "$disk_dir" | tail -1)), $file_size, $seconds s per job"
 
-header() {
-    echo
-    echo "$1:"
-    printf '%-18s %9s %9s %6s %8s %8s %6s %9s %9s %6s\n' workload ours nbdkit ratio \
-        ours nbdkit ratio "CPU us" "CPU us" ratio
-    printf '%-18s %9s %9s %6s %8s %8s %6s %9s %9s %6s\n' "" "req/s" "req/s" "" \
-        "MiB/s" "MiB/s" "" ours nbdkit ""
-}
-
 # compare LABEL FILE ARGS... -- FIO-ARGS...: one fio job against each
 # server (ours first), both serving FILE with ARGS.
 compare() {
@@ -63,10 +54,7 @@ compare() {
     NBDKIT=$reference_nbdkit start_server_unix file "$file" "${args[@]}"
     read -ra reference <<<"$(measure "$server_pid" run_fio "$server_uri" "$seconds" "${fio_args[@]}")"
     stop_server "$server_pid"
-    printf '%-18s %9s %9s %6s %8s %8s %6s %9s %9s %6s\n' "$label" \
-        "${ours[0]}" "${reference[0]}" "$(ratio "${ours[0]}" "${reference[0]}")" \
-        $((ours[1] >> 20)) $((reference[1] >> 20)) "$(ratio "${ours[1]}" "${reference[1]}")" \
-        "${ours[2]}" "${reference[2]}" "$(ratio "${ours[2]}" "${reference[2]}")"
+    fio_table_row "$label" "${ours[*]}" "${reference[*]}"
 }
 
 workloads() {
@@ -78,7 +66,7 @@ workloads() {
     compare "1M write QD8" "$file" "$@" -- --rw=write --bs=1M --iodepth=8
 }
 
-header "page-cached file in /dev/shm"
+fio_table_header "page-cached file in /dev/shm"
 workloads "$shm_file"
-header "file on disk, cache=none"
+fio_table_header "file on disk, cache=none"
 workloads "$disk_file" cache=none

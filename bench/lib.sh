@@ -104,17 +104,36 @@ print_setup() {
     echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), kernel $(uname -r)"
 }
 
-# print_comparison LABEL OURS REFERENCE: one table row from two measure
-# results ("REQ/S BYTES/S CPU_US"): each figure for both and the ratio,
-# and the same recorded (record) for bench/plot.sh.
-print_comparison() {
-    local label=$1 ours reference
+# fio_table_header TITLE: the heading of a side-by-side fio table (rows
+# from fio_table_row).
+fio_table_header() {
+    echo
+    echo "$1:"
+    printf '%-22s %9s %9s %6s %8s %8s %6s %9s %9s %6s\n' workload ours nbdkit ratio \
+        ours nbdkit ratio "CPU us" "CPU us" ratio
+    printf '%-22s %9s %9s %6s %8s %8s %6s %9s %9s %6s\n' "" "req/s" "req/s" "" \
+        "MiB/s" "MiB/s" "" ours nbdkit ""
+}
+
+# fio_table_row LABEL "OURS" "REFERENCE": one row; OURS and REFERENCE are
+# what measure printed ("REQ/S BYTES/S CPU-US-PER-REQUEST").
+fio_table_row() {
+    local ours reference
     read -ra ours <<<"$2"
     read -ra reference <<<"$3"
-    printf '%-22s %9s %9s %6s %8s %8s %6s %9s %9s %6s\n' "$label" \
+    printf '%-22s %9s %9s %6s %8s %8s %6s %9s %9s %6s\n' "$1" \
         "${ours[0]}" "${reference[0]}" "$(ratio "${ours[0]}" "${reference[0]}")" \
         $((ours[1] >> 20)) $((reference[1] >> 20)) "$(ratio "${ours[1]}" "${reference[1]}")" \
         "${ours[2]}" "${reference[2]}" "$(ratio "${ours[2]}" "${reference[2]}")"
-    record "$label" "req/s" "${ours[0]}" "${reference[0]}"
-    record "$label" "CPU us/req" "${ours[2]}" "${reference[2]}"
+}
+
+# print_comparison LABEL OURS REFERENCE: fio_table_row, and the same
+# figures recorded (record) for bench/plot.sh.
+print_comparison() {
+    fio_table_row "$@"
+    local ours reference
+    read -ra ours <<<"$2"
+    read -ra reference <<<"$3"
+    record "$1" "req/s" "${ours[0]}" "${reference[0]}"
+    record "$1" "CPU us/req" "${ours[2]}" "${reference[2]}"
 }
