@@ -22,6 +22,9 @@ packages=(
     # and qemu-io, fio's nbd engine, certtool/psktool for TLS, Debian's
     # nbdkit as the yardstick.
     libnbd-bin python3-libnbd qemu-utils fio gnutls-bin nbdkit
+    # C plugin tests (tests/cabi): nbdkit's plugin header for the struct
+    # layout check, Debian's python plugin.
+    nbdkit-plugin-dev nbdkit-plugin-python
     # Disk image tools some tests use.
     mtools dosfstools fdisk
     # The file plugin's tests: losetup (loop devices), mount (a small tmpfs).

@@ -33,14 +33,16 @@ fill=$(mktemp /dev/shm/nbdkit-cabi-bench.XXXXXX)
 on_exit "rm -f '$fill'"
 head -c 1G /dev/urandom >"$fill"
 
-# fio_row LABEL NBDKIT ARGS...: serves ARGS with NBDKIT (filled from $fill
-# when ARGS serve memory) and prints "REQ/S MiB/S CPU_US".
-fio_row() {
+# fio_run NBDKIT ARGS...: serves ARGS with NBDKIT (filled from $fill when
+# ARGS serve memory) and sets result to "REQ/S MiB/S CPU_US".  The server
+# is started in this shell (not a subshell), which tracks it.
+fio_run() {
     local binary=$1
     shift
     NBDKIT=$binary start_server_unix "$@"
     if [[ $* == *memory* ]]; then nbdcopy "$fill" "$server_uri"; fi
-    measure "$server_pid" run_fio "$server_uri" "$seconds" --rw=randread --bs=4k --iodepth=32
+    result=$(measure "$server_pid" run_fio "$server_uri" "$seconds" --rw=randread --bs=4k \
+        --iodepth=32)
     stop_server "$server_pid"
 }
 
@@ -50,9 +52,11 @@ printf '%-34s %9s %9s %6s %8s %8s %6s\n' "" "req/s" "req/s" "" ours nbdkit ""
 row() {
     local label=$1 ours_args=$2 reference_args=$3 ours reference
     # shellcheck disable=SC2086  # the arguments are meant to split
-    read -ra ours <<<"$(fio_row "$ours_nbdkit" $ours_args)"
+    fio_run "$ours_nbdkit" $ours_args
+    read -ra ours <<<"$result"
     # shellcheck disable=SC2086
-    read -ra reference <<<"$(fio_row "$reference_nbdkit" $reference_args)"
+    fio_run "$reference_nbdkit" $reference_args
+    read -ra reference <<<"$result"
     printf '%-34s %9s %9s %6s %8s %8s %6s\n' "$label" \
         "${ours[0]}" "${reference[0]}" "$(ratio "${ours[0]}" "${reference[0]}")" \
         "${ours[2]}" "${reference[2]}" "$(ratio "${ours[2]}" "${reference[2]}")"
