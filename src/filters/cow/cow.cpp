@@ -215,6 +215,10 @@ int CowContext::cache(uint32_t count, uint64_t offset, uint32_t flags) {
 
 class CowFilter final : public nbdkit::Filter {
  public:
+  // Reads and writes of an overlay in memory never wait for a disk.
+  bool data_calls_are_nonblocking() const override { return in_memory_; }
+  void config_complete() override { in_memory_ = Overlay::directory_in_memory(); }
+
   std::string config_help() const override {
     return "cow-block-size=<N>   Set COW block size (default 64K, power of 2, at least 4K).\n"
            "cow-on-cache=<BOOL>  Copy cache (prefetch) requests to the overlay.\n"
@@ -259,6 +263,7 @@ class CowFilter final : public nbdkit::Filter {
 
  private:
   CowOptions options_;
+  bool in_memory_ = false;
   std::mutex mutex_;
   std::shared_ptr<Overlay> overlay_;
 };
