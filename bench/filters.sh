@@ -4,7 +4,8 @@
 # page-cached file in /dev/shm, over a Unix socket:
 #
 #   --filter=cow       4k random read, and 4k random read/write (50/50)
-#                      (each run starts with an empty overlay);
+#                      (each run starts with an empty overlay), with the
+#                      overlay in /var/tmp and in /dev/shm;
 #   --filter=tar       4k random read of a member of a tar archive;
 #   --filter=offset    4k random read of a window of the file;
 #   no filter          4k random read, for the filters' cost.
@@ -63,6 +64,11 @@ randread=(--rw=randread --bs=4k --iodepth=32)
 compare "file 4k randread" file "$dir/disk.img" -- "${randread[@]}"
 compare "cow 4k randread" --filter=cow file "$dir/disk.img" -- "${randread[@]}"
 compare "cow 4k randrw" --filter=cow file "$dir/disk.img" -- \
+    --rw=randrw --rwmixread=50 --bs=4k --iodepth=32
+# The overlay in memory: ours then runs the requests on the connection's
+# thread (nothing can wait for a disk).
+TMPDIR=/dev/shm compare "cow (shm) 4k randread" --filter=cow file "$dir/disk.img" -- "${randread[@]}"
+TMPDIR=/dev/shm compare "cow (shm) 4k randrw" --filter=cow file "$dir/disk.img" -- \
     --rw=randrw --rwmixread=50 --bs=4k --iodepth=32
 compare "tar 4k randread" --filter=tar file "$dir/data.tar" tar-entry=disk.img -- "${randread[@]}"
 compare "offset 4k randread" --filter=offset file "$dir/disk.img" offset=1M -- "${randread[@]}"

@@ -76,6 +76,9 @@ class CacheextentsContext final : public nbdkit::FilterContext {
 
 class CacheextentsFilter final : public nbdkit::Filter {
  public:
+  // Adds no waiting of its own: the layers below decide.
+  bool data_calls_are_nonblocking() const override { return true; }
+
   std::unique_ptr<nbdkit::Context> open(const nbdkit::OpenNext& next, bool readonly,
                                         std::string_view exportname, bool) override {
     return std::make_unique<CacheextentsContext>(next(readonly, exportname), cache_);

@@ -66,6 +66,9 @@ class CheckwriteContext final : public nbdkit::FilterContext {
 
 class CheckwriteFilter final : public nbdkit::Filter {
  public:
+  // Adds no waiting of its own: the layers below decide.
+  bool data_calls_are_nonblocking() const override { return true; }
+
   std::unique_ptr<nbdkit::Context> open(const nbdkit::OpenNext& next, bool,
                                         std::string_view exportname, bool) override {
     // The layer below is never written.

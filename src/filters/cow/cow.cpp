@@ -115,13 +115,36 @@ class CowContext final : public nbdkit::FilterContext {
   // lock; block_data is a scratch buffer of one block.
   template <typename Fn>
   int for_blocks(uint64_t offset, uint64_t count, Fn fn) {
-    std::vector<char> data(bs_);
+    // One scratch block per thread, kept: allocating and clearing 64 KiB
+    // per request would cost more than the request.
+    // A cow filter stacked below this one may run on this thread inside
+    // fn: it gets a buffer of its own.
+    thread_local std::vector<char> scratch;
+    thread_local bool busy = false;
+    std::vector<char> nested;
+    char* data;
+    if (busy) {
+      nested.resize(bs_);
+      data = nested.data();
+    } else {
+      if (scratch.size() < bs_) scratch.resize(bs_);
+      data = scratch.data();
+    }
+    const bool owner = !busy;
+    busy = true;
+    const int err = for_each_block(offset, count, data, fn);
+    if (owner) busy = false;
+    return err;
+  }
+
+  template <typename Fn>
+  int for_each_block(uint64_t offset, uint64_t count, char* data, Fn& fn) {
     const uint64_t end = offset + count;
     for (uint64_t pos = offset; pos < end;) {
       const uint64_t block = pos / bs_, at = pos % bs_;
       const uint64_t n = std::min<uint64_t>(bs_ - at, end - pos);
       std::lock_guard lock(overlay_->lock_for(block));
-      if (const int err = fn(data.data(), block, at, pos, n)) return err;
+      if (const int err = fn(data, block, at, pos, n)) return err;
       pos += n;
     }
     return 0;
@@ -215,6 +238,10 @@ int CowContext::cache(uint32_t count, uint64_t offset, uint32_t flags) {
 
 class CowFilter final : public nbdkit::Filter {
  public:
+  // Reads and writes of an overlay in memory never wait for a disk.
+  bool data_calls_are_nonblocking() const override { return in_memory_; }
+  void config_complete() override { in_memory_ = Overlay::directory_in_memory(); }
+
   std::string config_help() const override {
     return "cow-block-size=<N>   Set COW block size (default 64K, power of 2, at least 4K).\n"
            "cow-on-cache=<BOOL>  Copy cache (prefetch) requests to the overlay.\n"
@@ -259,6 +286,7 @@ class CowFilter final : public nbdkit::Filter {
 
  private:
   CowOptions options_;
+  bool in_memory_ = false;
   std::mutex mutex_;
   std::shared_ptr<Overlay> overlay_;
 };

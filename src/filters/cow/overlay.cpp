@@ -1,6 +1,8 @@
 #include "overlay.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,11 +14,20 @@
 
 namespace nbdkit::filters {
 
+std::string Overlay::directory() {
+  const char* dir = std::getenv("TMPDIR");
+  return dir && *dir ? dir : "/var/tmp";
+}
+
+bool Overlay::directory_in_memory() {
+  struct statfs fs;
+  return statfs(directory().c_str(), &fs) == 0 && fs.f_type == TMPFS_MAGIC;
+}
+
 Overlay::Overlay(uint64_t size, uint32_t block_size)
     : size_(size), block_size_(block_size), states_((size + block_size - 1) / block_size),
       stripes_(256) {
-  const char* dir = std::getenv("TMPDIR");
-  std::string path = std::string(dir && *dir ? dir : "/var/tmp") + "/nbdkit-cow-XXXXXX";
+  std::string path = directory() + "/nbdkit-cow-XXXXXX";
   fd_ = mkostemp(path.data(), O_CLOEXEC);
   if (fd_ < 0) throw Error("cow: creating the overlay " + path + ": " + strerror(errno), errno);
   unlink(path.c_str());

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 namespace nbdkit::filters {
@@ -21,6 +22,11 @@ class Overlay {
   ~Overlay();
   Overlay(const Overlay&) = delete;
   Overlay& operator=(const Overlay&) = delete;
+
+  // Where overlays are made: $TMPDIR, default /var/tmp.
+  static std::string directory();
+  // True when that is a tmpfs, so that overlay I/O never waits for a disk.
+  static bool directory_in_memory();
 
   uint64_t size() const { return size_; }
   uint32_t block_size() const { return block_size_; }

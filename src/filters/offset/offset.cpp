@@ -10,6 +10,9 @@ namespace {
 
 class OffsetFilter final : public nbdkit::Filter {
  public:
+  // Adds no waiting of its own: the layers below decide.
+  bool data_calls_are_nonblocking() const override { return true; }
+
   std::string config_help() const override {
     return "offset=<OFFSET>     The start offset to serve (default 0).\n"
            "range=<LENGTH>      The total size to serve (default: rest of file).";

@@ -8,6 +8,9 @@ namespace {
 
 class PartitionFilter final : public nbdkit::Filter {
  public:
+  // Adds no waiting of its own: the layers below decide.
+  bool data_calls_are_nonblocking() const override { return true; }
+
   std::string config_help() const override {
     return "partition=<PART>    (required) The partition number (counting from 1).\n"
            "partition-sectorsize=512|4k  Sector size of the partition table (default 512).";

@@ -103,6 +103,9 @@ class ReadaheadContext final : public nbdkit::FilterContext {
 
 class ReadaheadFilter final : public nbdkit::Filter {
  public:
+  // Adds no waiting of its own: the layers below decide.
+  bool data_calls_are_nonblocking() const override { return true; }
+
   void get_ready() override {
     // Prefetching beside the client's requests needs the parallel model.
     if (nbdkit::server_thread_model() != nbdkit::ThreadModel::parallel) {

@@ -75,6 +75,9 @@ class SwabContext final : public nbdkit::FilterContext {
 
 class SwabFilter final : public nbdkit::Filter {
  public:
+  // Adds no waiting of its own: the layers below decide.
+  bool data_calls_are_nonblocking() const override { return true; }
+
   std::string config_help() const override {
     return "swab-bits=8|16|32|64   Size of the words to swap (default 16).";
   }

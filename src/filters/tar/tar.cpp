@@ -13,6 +13,9 @@ namespace {
 
 class TarFilter final : public nbdkit::Filter {
  public:
+  // Adds no waiting of its own: the layers below decide.
+  bool data_calls_are_nonblocking() const override { return true; }
+
   std::string config_help() const override {
     return "tar-entry=<PATH>    (required) The path inside the tar file to serve.\n"
            "tar-limit=<SIZE>    How far into the tar file to look for it (default: no limit).\n"

@@ -96,6 +96,9 @@ uint64_t parse_multiple(std::string_view key, std::string_view value) {
 
 class TruncateFilter final : public nbdkit::Filter {
  public:
+  // Adds no waiting of its own: the layers below decide.
+  bool data_calls_are_nonblocking() const override { return true; }
+
   std::string config_help() const override {
     return "truncate=<SIZE>              The new size.\n"
            "round-up=<N>                 Round up to next multiple of N.\n"
