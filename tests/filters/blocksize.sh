@@ -29,8 +29,8 @@ done
 # What the layer below sees: every request aligned and within the limits.
 start_server_unix --filter=blocksize --filter=log memory 1000000 $limits \
     logfile="$TEST_TMPDIR/below.log"
-nbd_ops "$server_uri" $ops
-nbdinfo --map "$server_uri"
+nbd_ops "$server_uri" $ops >/dev/null
+nbdinfo --map "$server_uri" >/dev/null
 stop_server "$server_pid"
 /usr/bin/python3 - "$TEST_TMPDIR/below.log" <<'PY' || fail "unaligned or long requests below"
 import re, sys

@@ -152,6 +152,16 @@ TEST(TransmissionFlags, MemoryLikeExport) {
   EXPECT_EQ(transmission_flags(caps), 0x0ded);
 }
 
+TEST(TransmissionFlags, HiddenWriteZeroesHidesFastZero) {
+  ExportCapabilities caps;
+  caps.writable = caps.can_fast_zero = true;
+  caps.can_write_zeroes = false;  // nozero filter, zeromode=none
+  const uint16_t flags = transmission_flags(caps);
+  EXPECT_EQ(flags & (kFlagSendWriteZeroes | kFlagSendFastZero), 0);
+  const ExportState e{1 << 20, flags, false, false};
+  EXPECT_EQ(check_request(Request{0, kCmdWriteZeroes, 1, 0, 512}, e).nbd_error, kEinval);
+}
+
 TEST(CheckRequest, RangeErrors) {
   const ExportState e = writable_export(4096);
   EXPECT_EQ(check_request(req(kCmdRead, 0, 4096), e).nbd_error, 0u);

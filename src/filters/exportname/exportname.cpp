@@ -129,9 +129,12 @@ class ExportNameFilter final : public nbdkit::Filter {
 
   std::unique_ptr<nbdkit::Context> open(const nbdkit::OpenNext& next, bool readonly,
                                         std::string_view exportname, bool) override {
+    // Strictness applies to the name the client asked for, even "" when
+    // default-export= names a listed export (as nbdkit).
+    if (s_.strict && std::find(s_.names.begin(), s_.names.end(), exportname) == s_.names.end())
+      throw nbdkit::Error("export '" + std::string(exportname) + "' rejected by exportname filter",
+                          ENOENT);
     std::string name(exportname.empty() ? std::string_view(s_.default_export) : exportname);
-    if (s_.strict && std::find(s_.names.begin(), s_.names.end(), name) == s_.names.end())
-      throw nbdkit::Error("export '" + name + "' rejected by exportname filter", ENOENT);
     return std::make_unique<ExportNameContext>(next(readonly, name), s_, name);
   }
 
