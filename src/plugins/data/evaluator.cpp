@@ -207,7 +207,12 @@ class Evaluator {
                      "] is not a slice of an expression of " + std::to_string(value.size) +
                      " bytes");
     }
-    stamp(node, frame, value.slice(start, end), 1);
+    if (value.dense()) {
+      // No copy of the slice: it is written straight from the value.
+      stamp_dense(node, frame, std::string_view(value.runs()[0].bytes).substr(start, end - start), 1);
+    } else {
+      stamp(node, frame, value.slice(start, end), 1);
+    }
   }
 
   // Writes `value` `count` times at the offset, holes included (they
@@ -235,11 +240,21 @@ class Evaluator {
 
   // Copies of a value with no holes, joined into pieces of about 1 MiB so
   // that a small value repeated a million times is a few large writes.
-  void stamp_dense(const Node& node, Frame& frame, const std::string& bytes, uint64_t count) {
+  void stamp_dense(const Node& node, Frame& frame, std::string_view bytes, uint64_t count) {
+    if (bytes.empty()) return;
     const uint64_t per_piece = std::clamp<uint64_t>(repeat_piece_bytes / bytes.size(), 1, count);
+    if (per_piece == 1) {
+      for (uint64_t i = 0; i < count; ++i) put(node, frame, bytes);
+      return;
+    }
+    // Doubling: a one-byte value makes its piece in 20 copies, not 2^20.
+    const uint64_t piece_bytes = bytes.size() * per_piece;
     std::string piece;
-    piece.reserve(bytes.size() * per_piece);
-    for (uint64_t i = 0; i < per_piece; ++i) piece += bytes;
+    piece.reserve(piece_bytes);
+    piece.assign(bytes);
+    while (piece.size() < piece_bytes) {
+      piece.append(piece, 0, std::min<uint64_t>(piece.size(), piece_bytes - piece.size()));
+    }
     for (uint64_t done = 0; done < count; done += per_piece) {
       const uint64_t copies = std::min(per_piece, count - done);
       put(node, frame, std::string_view(piece).substr(0, copies * bytes.size()));
