@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include <nbdkit/services.hpp>
@@ -12,13 +13,15 @@ namespace nbdkit::server {
 struct ConnectionState {
   ConnectionInfo info;
   int fd = -1;  // the client's socket, watched for a hang-up while sleeping
+  // Prefix of the messages of every thread serving it ("memory[1]").
+  std::string log_name;
 };
 
 // Makes a connection current on the calling thread for the scope's life.
 class ConnectionScope {
  public:
   // A new connection: reads the peer's address and credentials from `fd`.
-  explicit ConnectionScope(int fd);
+  explicit ConnectionScope(int fd, std::string log_name = {});
   // The connection current on the thread that creates the scope, for the
   // worker threads it starts (nothing when there is none).
   explicit ConnectionScope(const std::shared_ptr<ConnectionState>& shared);
