@@ -26,8 +26,9 @@ reference_nbdkit=${REFERENCE_NBDKIT:-/usr/bin/nbdkit}
 baseline_nbdkit=${BASELINE_NBDKIT:-}
 seconds=${BENCH_SECONDS:-10}
 
-# run SERVER WORKLOAD-ARGS [-v]: starts SERVER, runs fio, stops it; prints
-# "REQ/S BYTES/S CPU_US/REQ TRACE_BYTES".
+# run SERVER WORKLOAD-ARGS [-v]: starts SERVER, runs fio, stops it; sets
+# rate (req/s), cpu_us (server CPU per request) and trace_bytes.  Not in a
+# subshell: start_server_unix numbers its servers in this shell.
 run() {
     local server=$1 fio_args=$2 verbose=${3:-} result log
     read -ra fio_args <<<"$fio_args"
@@ -36,7 +37,8 @@ run() {
     log=$TEST_TMPDIR/server-$((${#test_server_pids[@]} - 1)).log
     result=$(measure "$server_pid" run_fio "$server_uri" "$seconds" "${fio_args[@]}")
     stop_server "$server_pid" || true
-    echo "$result $(stat -c %s "$log")"
+    read -r rate _ cpu_us <<<"$result"
+    trace_bytes=$(stat -c %s "$log")
 }
 
 echo "ours:   $ours_nbdkit ($("$ours_nbdkit" --version | head -1))"
@@ -45,7 +47,7 @@ echo "nbdkit: $reference_nbdkit ($("$reference_nbdkit" --version | head -1))"
 echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), kernel $(uname -r)"
 echo "fio: nbd engine, 1 connection, $seconds s per job; servers: memory 1G, Unix socket"
 echo
-printf '%-20s %-8s %-4s %9s %9s %11s\n' workload server -v req/s "CPU us" "trace MiB"
+printf '%-20s %-8s %-4s %9s %9s %11s\n' workload server -v req/s "CPU us" "trace KiB"
 
 workloads=(
     "4k randread QD32|--rw=randread --bs=4k --iodepth=32"
@@ -66,11 +68,11 @@ for workload in "${workloads[@]}"; do
         modes=("" -v)
         [[ $server == baseline ]] && modes=("")
         for mode in "${modes[@]}"; do
-            read -r rate _ cpu_us trace_bytes <<<"$(run "$binary" "$args" "$mode")"
+            run "$binary" "$args" "$mode"
             req[$server$mode]=$rate
             cpu[$server$mode]=$cpu_us
             printf '%-20s %-8s %-4s %9s %9s %11s\n' "$name" "$server" "${mode:-no}" "$rate" \
-                "$cpu_us" "$((trace_bytes >> 20))"
+                "$cpu_us" "$((trace_bytes >> 10))"
         done
     done
     echo "  -v / no -v: ours $(ratio "${req[ours-v]}" "${req[ours]}")x req/s," \
