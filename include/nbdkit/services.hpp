@@ -33,8 +33,13 @@ void error(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 void verror(const char* fmt, va_list args);
 void vdebug(const char* fmt, va_list args);
 
-// Value of `-D LAYER.FLAG=N`, or 0 when not given.
+// Value of `-D LAYER.FLAG=N`, or 0 when not given.  Declare each flag a
+// layer reads with NBDKIT_DEBUG_FLAG (below): the server warns about -D
+// flags that nothing declares.
 int debug_flag(std::string_view layer, std::string_view flag);
+// True when debug() prints (-v): lets a layer skip work done only for a
+// debug message, or choose debug lines over a terminal progress line.
+bool debug_enabled();
 
 // nbdkit's parsers; they throw nbdkit::Error naming `what` on bad input.
 // Sizes: decimal with an optional b/k/m/g/t/p/e (powers of 1024) or s (512).
@@ -96,4 +101,17 @@ struct ConnectionInfo {
 // start-up).
 const ConnectionInfo* current_connection();
 
+namespace detail {
+struct DebugFlagRegistrar {
+  DebugFlagRegistrar(const char* layer, const char* flag);
+};
+}  // namespace detail
+
 }  // namespace nbdkit
+
+// Declares, at namespace scope, that a layer reads `-D LAYER.FLAG=N`.
+#define NBDKIT_DEBUG_FLAG_NAME_(LINE) nbdkit_debug_flag_registrar_##LINE
+#define NBDKIT_DEBUG_FLAG_NAME(LINE) NBDKIT_DEBUG_FLAG_NAME_(LINE)
+#define NBDKIT_DEBUG_FLAG(LAYER, FLAG)                                   \
+  [[maybe_unused]] static const ::nbdkit::detail::DebugFlagRegistrar    \
+      NBDKIT_DEBUG_FLAG_NAME(__LINE__){LAYER, FLAG}

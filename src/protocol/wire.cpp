@@ -295,4 +295,41 @@ const char* command_name(uint16_t type) {
   }
 }
 
+const char* option_name(uint32_t option) {
+  switch (option) {
+    case kOptExportName: return "NBD_OPT_EXPORT_NAME";
+    case kOptAbort: return "NBD_OPT_ABORT";
+    case kOptList: return "NBD_OPT_LIST";
+    case kOptPeekExport: return "NBD_OPT_PEEK_EXPORT";
+    case kOptStartTls: return "NBD_OPT_STARTTLS";
+    case kOptInfo: return "NBD_OPT_INFO";
+    case kOptGo: return "NBD_OPT_GO";
+    case kOptStructuredReply: return "NBD_OPT_STRUCTURED_REPLY";
+    case kOptListMetaContext: return "NBD_OPT_LIST_META_CONTEXT";
+    case kOptSetMetaContext: return "NBD_OPT_SET_META_CONTEXT";
+    case kOptExtendedHeaders: return "NBD_OPT_EXTENDED_HEADERS";
+    default: return "unknown option";
+  }
+}
+
+const char* option_reply_name(uint32_t reply_type) {
+  switch (reply_type) {
+    case kRepAck: return "NBD_REP_ACK";
+    case kRepServer: return "NBD_REP_SERVER";
+    case kRepInfo: return "NBD_REP_INFO";
+    case kRepMetaContext: return "NBD_REP_META_CONTEXT";
+    case kRepErrUnsup: return "NBD_REP_ERR_UNSUP";
+    case kRepErrPolicy: return "NBD_REP_ERR_POLICY";
+    case kRepErrInvalid: return "NBD_REP_ERR_INVALID";
+    case kRepErrPlatform: return "NBD_REP_ERR_PLATFORM";
+    case kRepErrTlsReqd: return "NBD_REP_ERR_TLS_REQD";
+    case kRepErrUnknown: return "NBD_REP_ERR_UNKNOWN";
+    case kRepErrShutdown: return "NBD_REP_ERR_SHUTDOWN";
+    case kRepErrBlockSizeReqd: return "NBD_REP_ERR_BLOCK_SIZE_REQD";
+    case kRepErrTooBig: return "NBD_REP_ERR_TOO_BIG";
+    case kRepErrExtHeaderReqd: return "NBD_REP_ERR_EXT_HEADER_REQD";
+    default: return "unknown reply";
+  }
+}
+
 }  // namespace nbd

@@ -133,5 +133,8 @@ RequestCheck check_request(const Request& request, const ExportState& export_sta
 uint32_t nbd_error_from_errno(int err, uint16_t request_flags);
 
 const char* command_name(uint16_t type);
+// "NBD_OPT_GO", "NBD_REP_ACK", ...; "unknown option" / "unknown reply".
+const char* option_name(uint32_t option);
+const char* option_reply_name(uint32_t reply_type);
 
 }  // namespace nbd

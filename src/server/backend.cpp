@@ -19,6 +19,7 @@
 
 #include "current_connection.hpp"
 #include "log.hpp"
+#include "trace.hpp"
 #include "version.hpp"
 
 namespace nbdkit {
@@ -82,13 +83,20 @@ std::vector<std::string> registered_filters() { return names_of(filter_factories
 
 namespace {
 
-// Messages printed while a layer's lifecycle call runs carry its name.
+// Messages printed while a layer's lifecycle call runs carry its name (a
+// null name: none).  The server's own line about the call is printed
+// without, in nbdkit's form ("debug: memory: load").
 class LayerLogName {
  public:
-  explicit LayerLogName(const std::string& name) { set_thread_log_name(name.c_str()); }
-  ~LayerLogName() { set_thread_log_name(nullptr); }
+  explicit LayerLogName(const char* name) : previous_(thread_log_name()) {
+    set_thread_log_name(name);
+  }
+  ~LayerLogName() { set_thread_log_name(previous_); }
   LayerLogName(const LayerLogName&) = delete;
   LayerLogName& operator=(const LayerLogName&) = delete;
+
+ private:
+  const char* previous_;
 };
 
 // The one Backend being served decides it; layers ask for it from
@@ -150,8 +158,8 @@ Backend::~Backend() { cleanup_and_unload(); }
 // One lifecycle step on one layer, with the layer's name on its messages.
 void Backend::run_step(const std::string& layer_name, Layer& layer, const char* step,
                        void (Layer::*call)()) {
-  LayerLogName name(layer_name);
-  debug("%s", step);
+  debug("%s: %s", layer_name.c_str(), step);
+  LayerLogName name(layer_name.c_str());
   (layer.*call)();
 }
 
@@ -163,6 +171,9 @@ void Backend::plugin_then_filters(const char* step, void (Layer::*call)()) {
 }
 
 void Backend::load() {
+  std::vector<std::string> names = filter_names_;
+  names.push_back(plugin_name_);
+  warn_unused_debug_flags(names);
   plugin_then_filters("load", &Layer::load);
   loaded_ = true;
 }
@@ -173,8 +184,13 @@ void Backend::config_from(size_t layer, std::string_view key, std::string_view v
   const int key_length = static_cast<int>(key.size());
   const int value_length = static_cast<int>(value.size());
   const std::string& layer_name = layer == filters_.size() ? plugin_name_ : filter_names_[layer];
-  LayerLogName name(layer_name);
-  debug("config key=%.*s, value=%.*s", key_length, key.data(), value_length, value.data());
+  {
+    // A filter passes keys on from inside its own config call.
+    LayerLogName server(nullptr);
+    debug("%s: config key=%.*s, value=%.*s", layer_name.c_str(), key_length, key.data(),
+          value_length, value.data());
+  }
+  LayerLogName name(layer_name.c_str());
   if (layer == filters_.size()) return plugin_->config(key, value);
   const ConfigNext next = [this, layer](std::string_view next_key, std::string_view next_value) {
     config_from(layer + 1, next_key, next_value);
@@ -206,8 +222,8 @@ void Backend::cleanup_and_unload() {
   // Shutting down goes on past a failing layer, so each error is only
   // reported.
   auto guarded = [](const std::string& layer_name, const char* what, auto&& call) {
-    LayerLogName name(layer_name);
-    debug("%s", what);
+    debug("%s: %s", layer_name.c_str(), what);
+    LayerLogName name(layer_name.c_str());
     try {
       call();
     } catch (const std::exception& e) {
@@ -246,6 +262,9 @@ void Backend::preconnect(bool readonly) { preconnect_from(0, readonly); }
 
 std::unique_ptr<Context> Backend::open_from(size_t layer, bool readonly,
                                             std::string_view exportname, bool is_tls) {
+  const std::string& name = layer == filters_.size() ? plugin_name_ : filter_names_[layer];
+  const TraceSettings trace = trace_settings();
+  trace_open(trace, name, readonly, exportname, is_tls);
   std::unique_ptr<Context> context;
   if (layer == filters_.size()) {
     context = plugin_->open(readonly, exportname, is_tls);
@@ -258,11 +277,8 @@ std::unique_ptr<Context> Backend::open_from(size_t layer, bool readonly,
     };
     context = filters_[layer]->open(next, readonly, exportname, is_tls);
   }
-  if (!context) {
-    const std::string& name = layer == filters_.size() ? plugin_name_ : filter_names_[layer];
-    throw Error(name + ": open returned no context", EIO);
-  }
-  return context;
+  if (!context) throw Error(name + ": open returned no context", EIO);
+  return traced(trace, name, std::move(context));
 }
 
 std::unique_ptr<Context> Backend::open(bool readonly, std::string_view exportname, bool is_tls) {

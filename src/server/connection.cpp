@@ -3,11 +3,15 @@
 // every connection.
 #include "connection.hpp"
 
+#include <atomic>
 #include <mutex>
 #include <set>
+#include <string>
 
 #include "connection_impl.hpp"
 #include "current_connection.hpp"
+#include "log.hpp"
+#include "trace.hpp"
 
 namespace nbdkit::server {
 
@@ -47,8 +51,13 @@ void Connection::serve() {
 }
 
 void serve_connection(ServerContext& ctx, std::unique_ptr<PlainTransport> transport) {
+  // Numbers the connections for their messages' prefix, as nbdkit does.
+  static std::atomic<unsigned> connections_served{0};
   try {
-    ConnectionScope scope(transport->fd());
+    ConnectionScope scope(transport->fd(), ctx.backend.plugin_name() + '[' +
+                                               std::to_string(++connections_served) + ']');
+    const std::string peer = verbose() ? describe_peer(*current_connection()) : std::string();
+    debug("accepted connection from %s", peer.c_str());
     Connection connection(ctx, std::move(transport));
     Registry& r = registry();
     {
@@ -65,6 +74,7 @@ void serve_connection(ServerContext& ctx, std::unique_ptr<PlainTransport> transp
       }
     } unregister{r, &connection};
     connection.serve();
+    debug("closed connection from %s", peer.c_str());
   } catch (const std::exception& e) {
     error("connection failed: %s", e.what());
   }

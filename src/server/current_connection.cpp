@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "lifecycle.hpp"
+#include "log.hpp"
 
 namespace nbdkit::server {
 
@@ -35,21 +36,27 @@ void read_peer(int fd, ConnectionInfo& info) {
     info.security_context.assign(label, strnlen(label, length));
 }
 
+void make_current(std::shared_ptr<ConnectionState> state) {
+  set_thread_log_name(state && !state->log_name.empty() ? state->log_name.c_str() : nullptr);
+  current = std::move(state);
+}
+
 }  // namespace
 
-ConnectionScope::ConnectionScope(int fd)
+ConnectionScope::ConnectionScope(int fd, std::string log_name)
     : state_(std::make_shared<ConnectionState>()), previous_(std::move(current)) {
   state_->fd = fd;
+  state_->log_name = std::move(log_name);
   read_peer(fd, state_->info);
-  current = state_;
+  make_current(state_);
 }
 
 ConnectionScope::ConnectionScope(const std::shared_ptr<ConnectionState>& shared)
     : state_(shared), previous_(std::move(current)) {
-  current = state_;
+  make_current(state_);
 }
 
-ConnectionScope::~ConnectionScope() { current = std::move(previous_); }
+ConnectionScope::~ConnectionScope() { make_current(std::move(previous_)); }
 
 std::shared_ptr<ConnectionState> current_connection_state() { return current; }
 

@@ -19,13 +19,15 @@ struct ConnectionState {
   // connection; they live as long as it does.
   std::mutex interned_mutex;
   std::forward_list<std::string> interned;
+  // Prefix of the messages of every thread serving it ("memory[1]").
+  std::string log_name;
 };
 
 // Makes a connection current on the calling thread for the scope's life.
 class ConnectionScope {
  public:
   // A new connection: reads the peer's address and credentials from `fd`.
-  explicit ConnectionScope(int fd);
+  explicit ConnectionScope(int fd, std::string log_name = {});
   // The connection current on the thread that creates the scope, for the
   // worker threads it starts (nothing when there is none).
   explicit ConnectionScope(const std::shared_ptr<ConnectionState>& shared);

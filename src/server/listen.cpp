@@ -29,6 +29,8 @@
 #include <nbdkit/plugin.hpp>
 
 #include "lifecycle.hpp"
+#include "log.hpp"
+#include "trace.hpp"
 
 namespace nbdkit::server {
 
@@ -180,6 +182,18 @@ int socket_family(int fd) {
   return address.ss_family;
 }
 
+// "bound to ADDRESS" for each listening socket (-v).
+void log_listening(const std::vector<int>& fds, bool socket_activation) {
+  if (!verbose()) return;
+  for (const int fd : fds) {
+    struct sockaddr_storage address {};
+    socklen_t length = sizeof address;
+    if (::getsockname(fd, reinterpret_cast<struct sockaddr*>(&address), &length) == -1) continue;
+    debug("%s %s", socket_activation ? "socket activation: listening on" : "bound to",
+          describe_address(address, length).c_str());
+  }
+}
+
 }  // namespace
 
 Listener::Listener(const Options& options) {
@@ -205,6 +219,7 @@ Listener::Listener(const Options& options) {
   } else {
     bind_tcp(options);
   }
+  log_listening(fds_, options.socket_activation);
 }
 
 Listener::~Listener() {

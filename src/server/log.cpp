@@ -7,6 +7,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdarg>
@@ -14,6 +15,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include <nbdkit/plugin.hpp>
@@ -39,13 +41,20 @@ LogState& state() {
   return log_state;
 }
 
-thread_local const char* thread_log_name = nullptr;
+// "NAME.FLAG" for every flag declared with NBDKIT_DEBUG_FLAG; filled
+// during static initialisation, then only read.
+std::set<std::string>& declared_debug_flags() {
+  static std::set<std::string> flags;
+  return flags;
+}
+
+thread_local const char* thread_name = nullptr;
 
 // "nbdkit: NAME: KIND: message\n", the message's own newline dropped.
 std::string format_line(const char* kind, const char* fmt, va_list args) {
   std::string line = "nbdkit: ";
-  if (thread_log_name && *thread_log_name) {
-    line += thread_log_name;
+  if (thread_name && *thread_name) {
+    line += thread_name;
     line += ": ";
   }
   line += kind;
@@ -139,7 +148,36 @@ void logging_after_fork(bool daemonized) {
 
 bool verbose() { return state().verbose; }
 
-void set_thread_log_name(const char* name) { thread_log_name = name; }
+void warning(const char* fmt, ...) {
+  const int saved_errno = errno;
+  va_list args;
+  va_start(args, fmt);
+  emit_error(format_line("warning", fmt, args));
+  va_end(args);
+  errno = saved_errno;
+}
+
+int debug_flag_or(std::string_view key, int fallback) {
+  const auto& flags = state().debug_flags;
+  const auto found = flags.find(std::string(key));
+  return found == flags.end() ? fallback : found->second;
+}
+
+void warn_unused_debug_flags(const std::vector<std::string>& layer_names) {
+  for (const auto& [key, value] : state().debug_flags) {
+    const std::string name = key.substr(0, key.find('.'));
+    if (name != "nbdkit" &&
+        std::find(layer_names.begin(), layer_names.end(), name) == layer_names.end())
+      warning("-D %s: no plugin or filter called %s is in use; the flag is ignored",
+              key.c_str(), name.c_str());
+    else if (!declared_debug_flags().contains(key))
+      warning("-D %s: %s has no debug flag called %s; the flag is ignored", key.c_str(),
+              name.c_str(), key.c_str() + name.size() + 1);
+  }
+}
+
+void set_thread_log_name(const char* name) { thread_name = name; }
+const char* thread_log_name() { return thread_name; }
 
 std::vector<std::pair<std::string, int>> debug_flags_of(std::string_view layer) {
   std::vector<std::pair<std::string, int>> found;
@@ -192,13 +230,17 @@ void error(const char* fmt, ...) {
   va_end(args);
 }
 
+bool debug_enabled() { return server::verbose(); }
+
+detail::DebugFlagRegistrar::DebugFlagRegistrar(const char* layer, const char* flag) {
+  server::declared_debug_flags().insert(std::string(layer) + '.' + flag);
+}
+
 int debug_flag(std::string_view layer, std::string_view flag) {
-  const auto& flags = server::state().debug_flags;
   std::string key(layer);
   key += '.';
   key += flag;
-  const auto found = flags.find(key);
-  return found == flags.end() ? 0 : found->second;
+  return server::debug_flag_or(key, 0);
 }
 
 }  // namespace nbdkit

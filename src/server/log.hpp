@@ -19,9 +19,20 @@ void logging_after_fork(bool daemonized);
 
 bool verbose();
 
+// A warning (not only with -v), to the --log target like errors.
+void warning(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+
+// The value of -D NAME.FLAG (key "NAME.FLAG"), or `fallback` when not given.
+int debug_flag_or(std::string_view key, int fallback);
+
+// Warns about each -D flag that no layer of the stack (named in
+// `layer_names`) nor the server declares with NBDKIT_DEBUG_FLAG.
+void warn_unused_debug_flags(const std::vector<std::string>& layer_names);
+
 // Sets the name used as the prefix of messages from the current thread
 // (e.g. the plugin or filter being called); empty for the server itself.
 void set_thread_log_name(const char* name);
+const char* thread_log_name();
 
 // Every `-D LAYER.FLAG=N` given for `layer`, as (FLAG, N).
 std::vector<std::pair<std::string, int>> debug_flags_of(std::string_view layer);

@@ -65,13 +65,16 @@ bool Connection::send_option_reply(uint32_t option, uint32_t type, const void* d
   unsigned char header[nbd::kOptionReplyHeaderSize];
   nbd::encode_option_reply_header(header, option, type, uint32_t(length));
   struct iovec iov[2] = {{header, sizeof header}, {const_cast<void*>(data), length}};
+  if (type == nbd::kRepAck)
+    debug("replying to %s with %s", nbd::option_name(option), nbd::option_reply_name(type));
   if (transport_->write_all(iov, length ? 2 : 1) == 0) return true;
   debug("write failed during negotiation: %s", std::strerror(errno));
   return false;
 }
 
 bool Connection::send_option_error(uint32_t option, uint32_t type, const std::string& message) {
-  debug("option %u refused: %s", option, message.c_str());
+  debug("replying to %s with %s: %s", nbd::option_name(option), nbd::option_reply_name(type),
+        message.c_str());
   return send_option_reply(option, type, message.data(), message.size());
 }
 
@@ -154,6 +157,7 @@ Negotiation Connection::newstyle_handshake() {
     return Negotiation::close;
   }
   const uint32_t client_flags = nbd::get32(flags_bytes);
+  debug("newstyle negotiation: global flags 0x%x, client flags 0x%x", global_flags, client_flags);
   if (client_flags & ~uint32_t(global_flags)) {
     error("client requested unexpected handshake flags 0x%x", client_flags);
     return Negotiation::close;
@@ -223,6 +227,7 @@ Negotiation Connection::negotiate_options(uint32_t client_flags) {
       return Negotiation::close;
     }
     if (!read_option_payload(opt.option, opt.length)) return Negotiation::close;
+    debug("newstyle negotiation: %s (%u bytes of data)", nbd::option_name(opt.option), opt.length);
 
     if (!fixed && opt.option != nbd::kOptExportName) {
       if (!send_option_error(opt.option, nbd::kRepErrInvalid,
@@ -360,6 +365,8 @@ bool Connection::handle_info_or_go(uint32_t option) {
   const std::string name(request->export_name);
   if (!nbd::valid_export_name(name))
     return send_option_error(option, nbd::kRepErrInvalid, "invalid export name");
+  debug("newstyle negotiation: %s: client requested export '%s'", nbd::option_name(option),
+        name.c_str());
   if (!open_export(name))
     return send_option_error(option, nbd::kRepErrUnknown,
                              "cannot open export \"" + name + "\"");
@@ -434,8 +441,12 @@ void Connection::handle_meta_context(uint32_t option) {
       return refuse(nbd::kRepErrInvalid, "query too long or containing NUL");
 
   bool selected = listing && request->queries.empty();
-  for (std::string_view query : request->queries)
-    selected = selected || nbd::meta_query_matches_base_allocation(query, listing);
+  for (std::string_view query : request->queries) {
+    const bool matches = nbd::meta_query_matches_base_allocation(query, listing);
+    debug("newstyle negotiation: %s: query '%.*s'%s", nbd::option_name(option),
+          int(query.size()), query.data(), matches ? "" : " (not supported)");
+    selected = selected || matches;
+  }
 
   if (!listing) {
     base_allocation_ = selected;

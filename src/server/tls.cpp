@@ -23,6 +23,8 @@
 #include "gnutls_library.hpp"
 #include "nbdkit/plugin.hpp"
 
+NBDKIT_DEBUG_FLAG("nbdkit", "tls.log");
+
 namespace nbdkit::server {
 namespace {
 

@@ -16,6 +16,8 @@
 #include "connection_impl.hpp"
 #include "current_connection.hpp"
 
+NBDKIT_DEBUG_FLAG("nbdkit", "workers");
+
 namespace nbdkit::server {
 
 namespace {
@@ -274,10 +276,13 @@ void Connection::transmission() {
   // so that tests and benchmarks can exercise that path with any plugin.
   const bool force_workers = debug_flag("nbdkit", "workers") != 0;
   if (model == ThreadModel::parallel && workers > 1 &&
-      (force_workers || !ctx_.backend.data_calls_are_nonblocking()))
+      (force_workers || !ctx_.backend.data_calls_are_nonblocking())) {
+    debug("handshake complete, serving requests with %u worker threads", workers);
     serve_with_workers(workers);
-  else
+  } else {
+    debug("handshake complete, serving requests on the connection's thread");
     serve_inline();
+  }
 }
 
 }  // namespace nbdkit::server

@@ -10,6 +10,8 @@
 
 #include "full_io.hpp"
 
+NBDKIT_DEBUG_FLAG("file", "zero");
+
 namespace file_plugin {
 
 namespace {

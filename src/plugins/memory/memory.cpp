@@ -14,6 +14,9 @@
 #include "allocator.hpp"
 #include "allocator_choice.hpp"
 #include "preload.hpp"
+#include "preload_progress.hpp"
+
+NBDKIT_DEBUG_FLAG("memory", "dir");
 
 namespace {
 
@@ -63,11 +66,14 @@ class MemoryPlugin final : public nbdkit::Plugin {
     }
     if (!preload_.empty()) {
       try {
-        memory::preload_image(*disk_, *size_, preload_);
+        memory::PreloadReporter reporter(preload_);
+        const auto result = memory::preload_image(
+            *disk_, *size_, preload_,
+            [&reporter](uint64_t done, uint64_t total) { reporter.update(done, total); });
+        reporter.finish(result);
       } catch (const std::bad_alloc&) {
         throw nbdkit::Error("preload: " + preload_ + ": out of memory", ENOMEM);
       }
-      nbdkit::debug("memory: preloaded %s", preload_.c_str());
     }
   }
 

@@ -35,7 +35,8 @@ class File {
 
 }  // namespace
 
-void preload_image(Allocator& disk, uint64_t disk_size, const std::string& path) {
+PreloadResult preload_image(Allocator& disk, uint64_t disk_size, const std::string& path,
+                            const PreloadProgress& progress) {
   File file(path);
   if (file.fd() < 0) fail(path, "cannot open", errno);
   struct stat status;
@@ -55,6 +56,12 @@ void preload_image(Allocator& disk, uint64_t disk_size, const std::string& path)
   const uint64_t buffer_size = (uint64_t{4} << 20) / block * block;
   std::vector<char> buffer(buffer_size);
 
+  uint64_t data_bytes = 0;
+  // Writes one run of non-zero blocks.
+  auto store = [&](const char* data, uint64_t length, uint64_t offset) {
+    disk.write(data, length, offset);
+    data_bytes += length;
+  };
   uint64_t position = 0;
   while (position < image_size) {
     off_t data = lseek(file.fd(), static_cast<off_t>(position), SEEK_DATA);
@@ -83,17 +90,18 @@ void preload_image(Allocator& disk, uint64_t disk_size, const std::string& path)
       for (uint64_t at = 0; at < length; at += block) {
         const uint64_t piece = std::min(block, length - at);
         if (is_all_zero(buffer.data() + at, piece)) {
-          if (at > run_start) disk.write(buffer.data() + run_start, at - run_start, offset + run_start);
+          if (at > run_start) store(buffer.data() + run_start, at - run_start, offset + run_start);
           run_start = at + piece;
         }
       }
-      if (length > run_start) {
-        disk.write(buffer.data() + run_start, length - run_start, offset + run_start);
-      }
+      if (length > run_start) store(buffer.data() + run_start, length - run_start, offset + run_start);
       offset += length;
+      if (progress) progress(offset, image_size);
     }
     position = data_end;
+    if (progress) progress(position, image_size);
   }
+  return {image_size, data_bytes};
 }
 
 }  // namespace memory
