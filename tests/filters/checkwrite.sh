@@ -4,7 +4,7 @@
 # with Debian's nbdkit.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/compare_lib.sh"
+source "$(dirname "$0")/compare.sh"
 require_commands nbdcopy qemu-img /usr/bin/python3
 
 disk=$TEST_TMPDIR/disk

@@ -6,7 +6,7 @@
 # Debian's nbdkit on the same command lines and requests.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/compare_lib.sh"
+source "$(dirname "$0")/compare.sh"
 ours=$NBDKIT
 require_commands nbdcopy nbdinfo /usr/bin/python3
 

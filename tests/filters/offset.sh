@@ -3,7 +3,7 @@
 # client sees, compared with Debian's nbdkit on the same command lines.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/compare_lib.sh"
+source "$(dirname "$0")/compare.sh"
 require_commands nbdcopy nbdinfo /usr/bin/python3
 
 ours=$NBDKIT

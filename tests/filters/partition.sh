@@ -4,7 +4,7 @@
 # Debian's nbdkit.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/compare_lib.sh"
+source "$(dirname "$0")/compare.sh"
 ours=$NBDKIT
 require_commands nbdcopy nbdinfo sfdisk
 

@@ -4,7 +4,7 @@
 # reads are unchanged.  Compared with Debian's nbdkit.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/compare_lib.sh"
+source "$(dirname "$0")/compare.sh"
 require_commands nbdcopy nbdinfo
 
 disk=$TEST_TMPDIR/disk

@@ -3,7 +3,7 @@
 # whole words, unaligned requests refused; compared with Debian's nbdkit.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/compare_lib.sh"
+source "$(dirname "$0")/compare.sh"
 require_commands nbdcopy nbdinfo /usr/bin/python3
 
 disk=$TEST_TMPDIR/disk

@@ -5,7 +5,7 @@
 # Debian's nbdkit.  Sparse members and missing ones are refused (ours).
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/compare_lib.sh"
+source "$(dirname "$0")/compare.sh"
 ours=$NBDKIT
 require_commands nbdcopy nbdinfo tar qemu-img
 
