@@ -6,10 +6,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <semaphore>
 
 #include <nbdkit/services.hpp>
 
+#include "completion_event.hpp"
 #include "connect_options.hpp"
 
 namespace nbd_plugin {
@@ -19,7 +19,7 @@ namespace nbd_plugin {
 // callback (which libnbd calls exactly once per submitted command) is done
 // with it.
 struct Upstream::Waiter {
-  std::binary_semaphore done{0};
+  plugins_common::CompletionEvent done;
   int error = 0;
   nbdkit::ExtentList* extents = nullptr;
   int extents_error = 0;
@@ -27,7 +27,7 @@ struct Upstream::Waiter {
   static int completed(void* self, int* error) {
     auto* waiter = static_cast<Waiter*>(self);
     waiter->error = *error;
-    waiter->done.release();
+    waiter->done.set();
     return 1;  // retire the command: nobody asks libnbd about it later
   }
   nbd_completion_callback callback() { return {.callback = completed, .user_data = this, .free = nullptr}; }
@@ -117,7 +117,7 @@ int Upstream::finish(int64_t cookie, Waiter& waiter) {
   // libnbd sends what it can at once; bytes left over wait for POLLOUT,
   // which the dispatcher only asks for once told.
   if (nbd_aio_get_direction(handle_) & LIBNBD_AIO_DIRECTION_WRITE) wake_dispatcher();
-  waiter.done.acquire();
+  waiter.done.wait();
   if (waiter.error == 0 && waiter.extents_error != 0) return waiter.extents_error;
   return waiter.error;
 }

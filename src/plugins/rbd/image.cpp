@@ -2,9 +2,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <semaphore>
 
 #include <nbdkit/services.hpp>
+
+#include "completion_event.hpp"
 
 namespace rbd_plugin {
 
@@ -18,13 +19,13 @@ nbdkit::Error failure(const std::string& what, int result) {
 // One request's rendezvous with librbd's completion callback, which runs
 // on one of librbd's threads.
 struct Waiter {
-  std::binary_semaphore done{0};
+  plugins_common::CompletionEvent done;
   ssize_t result = 0;
 
   static void completed(rbd_completion_t completion, void* self) {
     auto* waiter = static_cast<Waiter*>(self);
     waiter->result = rbd_aio_get_return_value(completion);
-    waiter->done.release();
+    waiter->done.set();
   }
 };
 
@@ -97,7 +98,7 @@ int Image::run(Submit submit) {
     rbd_aio_release(completion);
     return -result;
   }
-  waiter.done.acquire();
+  waiter.done.wait();
   rbd_aio_release(completion);
   return waiter.result < 0 ? int(-waiter.result) : 0;
 }
