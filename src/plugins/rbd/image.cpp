@@ -55,6 +55,10 @@ Image::Image(const ImageSpec& spec, bool readonly) : readonly_(readonly || !spec
   // A missing cluster would otherwise keep the server waiting for 5
   // minutes; a configuration file can still say otherwise.
   rados_conf_set(cluster_, "client_mount_timeout", "30");
+  // NBD clients send FLUSH (or FUA) when they need data to be durable, and
+  // we advertise both: librbd's cache may be write-back from the start
+  // rather than only after a client's first flush.
+  rados_conf_set(cluster_, "rbd_cache_writethrough_until_flush", "false");
   result = rados_conf_read_file(cluster_, spec.conf.empty() ? nullptr : spec.conf.c_str());
   if (result < 0) throw failure("reading " + (spec.conf.empty() ? "the Ceph configuration" : spec.conf), result);
   if (!spec.keyring.empty() && (result = rados_conf_set(cluster_, "keyring", spec.keyring.c_str())) < 0)
