@@ -57,7 +57,9 @@ control_lines "$TEST_TMPDIR/nbdkit.log" >"$TEST_TMPDIR/nbdkit.control"
 grep -qx 'delay: open readonly=0 exportname="" tls=0' "$TEST_TMPDIR/ours.control" ||
     fail "no open line: $(cat "$TEST_TMPDIR/ours.control")"
 grep -qx 'memory: close' "$TEST_TMPDIR/ours.control" || fail "no close line"
-extra=$(comm -23 "$TEST_TMPDIR/ours.control" "$TEST_TMPDIR/nbdkit.control")
+# (close lines left out: Debian's nbdkit may exit when the --run command
+# ends before its connection thread has closed the layers and said so.)
+extra=$(grep -v ': close$' "$TEST_TMPDIR/ours.control" | comm -23 - "$TEST_TMPDIR/nbdkit.control")
 [[ -z $extra ]] || fail "control lines nbdkit does not print: $extra"
 
 # Lines both servers print the same way.
