@@ -200,3 +200,14 @@ stop_server() {
     test_server_status[$pid]=$status
     return "$status"
 }
+
+# expect_nbdinfo URI LINE...: nbdinfo's description of URI contains every
+# LINE (a fixed string, e.g. 'can_trim: true').
+expect_nbdinfo() {
+    local uri=$1 line info
+    shift
+    info=$(nbdinfo "$uri")
+    for line in "$@"; do
+        grep -qF -- "$line" <<<"$info" || fail "nbdinfo lacks '$line': $info"
+    done
+}
