@@ -52,11 +52,18 @@ int BlockCache::reclaim_one(Context& below, uint64_t block, char* scratch) {
 }
 
 void BlockCache::reclaim_if_needed(Context& below) {
-  if (!over(limits_.high_percent)) return;
-  std::unique_lock reclaiming(reclaim_mutex_, std::try_to_lock);
-  if (!reclaiming.owns_lock()) return;
+  // Blocks that other threads cache while this one reclaims (they find
+  // the lock taken and go on) are this thread's to reclaim: it checks
+  // again after letting go of the lock.
+  while (over(limits_.high_percent)) {
+    std::unique_lock reclaiming(reclaim_mutex_, std::try_to_lock);
+    if (!reclaiming.owns_lock() || !reclaim_to_low(below)) return;
+  }
+}
+
+bool BlockCache::reclaim_to_low(Context& below) {
   ScratchBlock scratch(block_size());
-  const uint64_t n = blocks_.blocks();
+  const uint64_t n = blocks_.blocks(), before = cached_bytes();
   // Two turns of the hand clear every used mark; more cannot help.
   for (uint64_t step = 0; step < 2 * n && over(limits_.low_percent); ++step) {
     const uint64_t block = clock_hand_;
@@ -64,9 +71,10 @@ void BlockCache::reclaim_if_needed(Context& below) {
     if (const int err = reclaim_one(below, block, scratch.data())) {
       error("cache: writing back block %llu to make room: %s", static_cast<unsigned long long>(block),
             strerror(err));
-      return;
+      return false;
     }
   }
+  return cached_bytes() < before;
 }
 
 }  // namespace nbdkit::filters

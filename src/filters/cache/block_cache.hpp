@@ -57,6 +57,9 @@ class BlockCache {
   bool over(unsigned percent) const {
     return limits_.max_size && cached_bytes() > limits_.max_size / 100 * percent;
   }
+  // Drops blocks until the low threshold (under reclaim_mutex_); false
+  // when it could drop none.
+  bool reclaim_to_low(Context& below);
   // Drops one block if it is cached and was not used since the clock hand
   // last passed; 0 or the error writing it back.
   int reclaim_one(Context& below, uint64_t block, char* scratch);

@@ -84,6 +84,7 @@ class CacheContext final : public nbdkit::FilterContext {
   int load_block(uint64_t block, char* data);
   int store_block(uint64_t block, const char* data, CacheState s);
   int write_through(uint64_t block, const char* data, uint32_t fua);
+  int change_bytes(uint64_t block, const char* bytes, uint64_t n, uint64_t pos, bool through, uint32_t fua);
   template <typename Edit>
   int modify(uint64_t offset, uint64_t count, uint32_t flags, Edit edit);
   int zero_whole_blocks(uint64_t first, uint64_t last, uint32_t flags);
@@ -166,16 +167,31 @@ int CacheContext::write_through(uint64_t block, const char* data, uint32_t fua) 
   return 0;
 }
 
-// Read-modify-write of every block touched by [offset, offset + count):
-// edit(block_data, offset_in_block, disk_offset, length); then the blocks
-// are dirty, or written through to the plugin.
+// Changes every block touched by [offset, offset + count):
+// edit(block_data, offset_in_block, disk_offset, length) writes the new
+// bytes into a block's scratch copy; then the blocks are dirty, or
+// written through to the plugin.
 template <typename Edit>
 int CacheContext::modify(uint64_t offset, uint64_t count, uint32_t flags, Edit edit) {
   const bool through = writes_through(flags);
   const uint32_t fua = through ? fua_below(flags) : 0;
   const int err = cache_->blocks().for_blocks(offset, count, [&](char* data, uint64_t block, uint64_t at,
                                                                  uint64_t pos, uint64_t n) {
-    if (at != 0 || n < cache_->blocks().bytes_in(block))
+    const CacheState s = cache_->state(block);
+    const bool whole = at == 0 && n == cache_->blocks().bytes_in(block);
+    // Only the new bytes need writing when the cache already holds the
+    // rest of the block, or when it is not cached and the write goes to
+    // the plugin anyway (cached, it would cost a read of the block).
+    if (!whole && (s == CacheState::clean || (s == CacheState::dirty && !through))) {
+      edit(data, at, pos, n);
+      return change_bytes(block, data + at, n, pos, through, fua);
+    }
+    if (!whole && s == CacheState::uncached && through) {
+      edit(data, at, pos, n);
+      return next().pwrite(data + at, static_cast<uint32_t>(n), pos, fua);
+    }
+    // Read-modify-write of the whole block.
+    if (!whole)
       if (const int err = load_block(block, data)) return err;
     edit(data, at, pos, n);
     if (const int err = store_block(block, data, CacheState::dirty)) return err;
@@ -184,6 +200,23 @@ int CacheContext::modify(uint64_t offset, uint64_t count, uint32_t flags, Edit e
   cache_->reclaim_if_needed(next());
   if (err || !through) return err;
   return finish_fua(flags);
+}
+
+// Writes n new bytes of a cached block into the cache file, and through
+// to the plugin when `through` (the block was clean: it stays clean).
+// The caller holds the block's lock.
+int CacheContext::change_bytes(uint64_t block, const char* bytes, uint64_t n, uint64_t pos, bool through,
+                               uint32_t fua) {
+  if (const int err = cache_->blocks().write(bytes, n, pos)) return err;
+  cache_->touch(block);
+  if (!through) {
+    cache_->set_state(block, CacheState::dirty);
+    return 0;
+  }
+  const int err = next().pwrite(bytes, static_cast<uint32_t>(n), pos, fua);
+  // Failed, the plugin may lack the bytes: a later flush writes them.
+  if (err) cache_->set_state(block, CacheState::dirty);
+  return err;
 }
 
 int CacheContext::pwrite(const void* buf, uint32_t count, uint64_t offset, uint32_t flags) {
