@@ -2,7 +2,6 @@
 // layer opened read-only (nbdkit-cow-filter(1)).  Writes, trims and zeroes
 // go to the overlay (overlay.cpp), shared by every connection and thrown
 // away at exit; the layer below is never written.
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -13,19 +12,18 @@
 
 #include <nbdkit/plugin.hpp>
 
-#include "overlay.hpp"
+#include "../common/block_file.hpp"
 
 namespace {
 
-using nbdkit::filters::Overlay;
+// A block is still the plugin's, stored in the overlay, or zero.
+enum class CowState : uint8_t { plugin = 0, stored = 1, zero = 2 };
+using Overlay = nbdkit::filters::BlockOverlay<CowState>;
 
 struct CowOptions {
   uint32_t block_size = 64 * 1024;
   bool on_cache = false;
-  bool on_read = false;
-  std::string on_read_path;  // when set, on_read while this file exists
-
-  bool copy_reads() const { return on_read_path.empty() ? on_read : access(on_read_path.c_str(), F_OK) == 0; }
+  nbdkit::filters::CopyOnRead on_read;
 };
 
 class CowContext final : public nbdkit::FilterContext {
@@ -48,10 +46,10 @@ class CowContext final : public nbdkit::FilterContext {
   nbdkit::CacheSupport can_cache() override { return nbdkit::CacheSupport::native; }
 
   int pread(void* buf, uint32_t count, uint64_t offset, uint32_t) override {
-    const bool copy = options_.copy_reads();
-    return for_runs(offset, count, [&](Overlay::State s, uint64_t pos, uint64_t n) {
+    const bool copy = options_.on_read.active();
+    return overlay_->for_runs(offset, count, [&](CowState s, uint64_t pos, uint64_t n) {
       char* out = static_cast<char*>(buf) + (pos - offset);
-      if (s == Overlay::plugin && copy) return copy_in(pos, n, out);
+      if (s == CowState::plugin && copy) return copy_in(pos, n, out);
       return read_run(s, out, n, pos);
     });
   }
@@ -71,26 +69,10 @@ class CowContext final : public nbdkit::FilterContext {
   int cache(uint32_t count, uint64_t offset, uint32_t flags) override;
 
  private:
-  // Calls fn(state, offset, length) for each run of blocks in the same
-  // state covering [offset, offset + count); stops at the first error.
-  template <typename Fn>
-  int for_runs(uint64_t offset, uint64_t count, Fn fn) {
-    const uint64_t end = offset + count;
-    while (offset < end) {
-      const Overlay::State s = overlay_->state(offset / bs_);
-      uint64_t run_end = std::min(end, (offset / bs_ + 1) * bs_);
-      while (run_end < end && overlay_->state(run_end / bs_) == s)
-        run_end = std::min(end, run_end + bs_);
-      if (const int err = fn(s, offset, run_end - offset)) return err;
-      offset = run_end;
-    }
-    return 0;
-  }
-
-  int read_run(Overlay::State s, char* out, uint64_t n, uint64_t pos) {
+  int read_run(CowState s, char* out, uint64_t n, uint64_t pos) {
     switch (s) {
-      case Overlay::stored: return overlay_->read(out, n, pos);
-      case Overlay::zero: std::memset(out, 0, n); return 0;
+      case CowState::stored: return overlay_->read(out, n, pos);
+      case CowState::zero: std::memset(out, 0, n); return 0;
       default: return next().pread(out, static_cast<uint32_t>(n), pos, 0);
     }
   }
@@ -106,47 +88,7 @@ class CowContext final : public nbdkit::FilterContext {
   // Stores a block's new content; the caller holds its lock.
   int store_block(uint64_t block, const char* data) {
     if (const int err = overlay_->write(data, bs_, block * bs_)) return err;
-    overlay_->set_state(block, Overlay::stored);
-    return 0;
-  }
-
-  // Calls fn(block_data, block, offset_in_block, disk_offset, length)
-  // for each block touched by [offset, offset+count), holding the block's
-  // lock; block_data is a scratch buffer of one block.
-  template <typename Fn>
-  int for_blocks(uint64_t offset, uint64_t count, Fn fn) {
-    // One scratch block per thread, kept: allocating and clearing 64 KiB
-    // per request would cost more than the request.
-    // A cow filter stacked below this one may run on this thread inside
-    // fn: it gets a buffer of its own.
-    thread_local std::vector<char> scratch;
-    thread_local bool busy = false;
-    std::vector<char> nested;
-    char* data;
-    if (busy) {
-      nested.resize(bs_);
-      data = nested.data();
-    } else {
-      if (scratch.size() < bs_) scratch.resize(bs_);
-      data = scratch.data();
-    }
-    const bool owner = !busy;
-    busy = true;
-    const int err = for_each_block(offset, count, data, fn);
-    if (owner) busy = false;
-    return err;
-  }
-
-  template <typename Fn>
-  int for_each_block(uint64_t offset, uint64_t count, char* data, Fn& fn) {
-    const uint64_t end = offset + count;
-    for (uint64_t pos = offset; pos < end;) {
-      const uint64_t block = pos / bs_, at = pos % bs_;
-      const uint64_t n = std::min<uint64_t>(bs_ - at, end - pos);
-      std::lock_guard lock(overlay_->lock_for(block));
-      if (const int err = fn(data, block, at, pos, n)) return err;
-      pos += n;
-    }
+    overlay_->set_state(block, CowState::stored);
     return 0;
   }
 
@@ -156,8 +98,8 @@ class CowContext final : public nbdkit::FilterContext {
   // read, modified and stored whole (its first copy into the overlay).
   template <typename Edit>
   int modify(uint64_t offset, uint64_t count, Edit edit) {
-    return for_blocks(offset, count, [&](char* data, uint64_t block, uint64_t at, uint64_t pos, uint64_t n) {
-      if (n < bs_ && overlay_->state(block) == Overlay::stored) {
+    return overlay_->for_blocks(offset, count, [&](char* data, uint64_t block, uint64_t at, uint64_t pos, uint64_t n) {
+      if (n < bs_ && overlay_->state(block) == CowState::stored) {
         edit(data, pos, n);
         return overlay_->write(data, n, pos);
       }
@@ -191,8 +133,8 @@ int CowContext::make_zero(uint64_t count, uint64_t offset, bool partial_too) {
     std::lock_guard lock(overlay_->lock_for(b));
     // Only a block with data in the file has space to give back; under
     // the lock, so that no write to it lands in between.
-    if (overlay_->state(b) == Overlay::stored) overlay_->discard(b * bs_, bs_);
-    overlay_->set_state(b, Overlay::zero);
+    if (overlay_->state(b) == CowState::stored) overlay_->discard(b * bs_, bs_);
+    overlay_->set_state(b, CowState::zero);
   }
   const uint64_t tail = std::min(end, last * bs_);
   if (partial_too && tail < end)
@@ -204,9 +146,9 @@ int CowContext::make_zero(uint64_t count, uint64_t offset, bool partial_too) {
 // (cow-on-read, cow-on-cache); `out`, when given, receives the requested
 // part.  A block written meanwhile is left as written.
 int CowContext::copy_in(uint64_t offset, uint64_t count, char* out) {
-  return for_blocks(offset, count, [&](char* data, uint64_t block, uint64_t at, uint64_t pos, uint64_t n) {
+  return overlay_->for_blocks(offset, count, [&](char* data, uint64_t block, uint64_t at, uint64_t pos, uint64_t n) {
     if (const int err = load_block(block, data)) return err;
-    if (overlay_->state(block) == Overlay::plugin)
+    if (overlay_->state(block) == CowState::plugin)
       if (const int err = store_block(block, data)) return err;
     if (out) std::memcpy(out + (pos - offset), data + at, n);
     return 0;
@@ -214,31 +156,22 @@ int CowContext::copy_in(uint64_t offset, uint64_t count, char* out) {
 }
 
 int CowContext::extents(uint32_t count, uint64_t offset, uint32_t flags, nbdkit::ExtentList& out) {
-  const bool below_has_extents = next().can_extents();
-  return for_runs(offset, count, [&](Overlay::State s, uint64_t pos, uint64_t n) {
-    if (s == Overlay::stored) return out.add(pos, n, nbdkit::extent::data);
-    if (s == Overlay::zero) return out.add(pos, n, nbdkit::extent::hole | nbdkit::extent::zero);
-    if (!below_has_extents) return out.add(pos, n, nbdkit::extent::data);
-    nbdkit::ExtentList part(pos, pos + n);
-    if (const int err = next().extents(static_cast<uint32_t>(n), pos, flags & ~nbdkit::flags::req_one, part))
-      return err;
-    for (const auto& e : part.extents())
-      if (const int err = out.add(e.offset, e.length, e.type)) return err;
-    // Should the layer below stop short, the rest is reported as data.
-    const uint64_t done = part.next_offset();
-    return done < pos + n ? out.add(done, pos + n - done, nbdkit::extent::data) : 0;
+  return overlay_->for_runs(offset, count, [&](CowState s, uint64_t pos, uint64_t n) {
+    if (s == CowState::stored) return out.add(pos, n, nbdkit::extent::data);
+    if (s == CowState::zero) return out.add(pos, n, nbdkit::extent::hole | nbdkit::extent::zero);
+    return nbdkit::filters::add_extents_below(next(), pos, n, flags, out);
   });
 }
 
 int CowContext::cache(uint32_t count, uint64_t offset, uint32_t flags) {
   if (options_.on_cache) {
-    return for_runs(offset, count, [&](Overlay::State s, uint64_t pos, uint64_t n) {
-      return s == Overlay::plugin ? copy_in(pos, n, nullptr) : 0;
+    return overlay_->for_runs(offset, count, [&](CowState s, uint64_t pos, uint64_t n) {
+      return s == CowState::plugin ? copy_in(pos, n, nullptr) : 0;
     });
   }
   if (next().can_cache() != nbdkit::CacheSupport::native) return 0;
-  return for_runs(offset, count, [&](Overlay::State s, uint64_t pos, uint64_t n) {
-    return s == Overlay::plugin ? next().cache(static_cast<uint32_t>(n), pos, flags) : 0;
+  return overlay_->for_runs(offset, count, [&](CowState s, uint64_t pos, uint64_t n) {
+    return s == CowState::plugin ? next().cache(static_cast<uint32_t>(n), pos, flags) : 0;
   });
 }
 
@@ -256,17 +189,11 @@ class CowFilter final : public nbdkit::Filter {
 
   bool config(std::string_view key, std::string_view value) override {
     if (key == "cow-block-size") {
-      const uint64_t n = nbdkit::parse_size(key, value);
-      if (n < 4096 || n > 1024 * 1024 * 1024 || (n & (n - 1)) != 0)
-        throw nbdkit::Error("cow-block-size must be a power of 2 between 4K and 1G");
-      options_.block_size = static_cast<uint32_t>(n);
+      options_.block_size = Overlay::parse_block_size(key, value);
     } else if (key == "cow-on-cache") {
       options_.on_cache = nbdkit::parse_bool(key, value);
     } else if (key == "cow-on-read") {
-      if (!value.empty() && value[0] == '/')
-        options_.on_read_path = value;
-      else
-        options_.on_read = nbdkit::parse_bool(key, value);
+      options_.on_read.parse(key, value);
     } else {
       return false;
     }
@@ -281,7 +208,7 @@ class CowFilter final : public nbdkit::Filter {
     std::shared_ptr<Overlay> overlay;
     {
       std::lock_guard lock(mutex_);
-      if (!overlay_) overlay_ = std::make_shared<Overlay>(size, options_.block_size);
+      if (!overlay_) overlay_ = std::make_shared<Overlay>("cow", size, options_.block_size);
       if (overlay_->size() != size)
         throw nbdkit::Error("cow: the underlying disk changed size (" + std::to_string(size) +
                             " bytes, was " + std::to_string(overlay_->size()) + ")");
