@@ -50,10 +50,12 @@ class NvmeDriver final : public RingDriver {
 // anything else gets an error naming it.
 void NvmeDriver::check_device(int fd) {
   struct stat st;
-  if (::fstat(fd, &st) == -1) throw Error(errno, device_name() + ": fstat: " + std::strerror(errno));
+  if (::fstat(fd, &st) == -1)
+    throw Error(errno, device_name() + ": fstat: " + std::strerror(errno));
   if (!S_ISCHR(st.st_mode))
-    throw Error(EINVAL, device_name() + ": not a character device (nvme-io_uring needs an NVMe "
-                                 "namespace's generic character device, such as /dev/ng0n1)");
+    throw Error(EINVAL, device_name() +
+                            ": not a character device (nvme-io_uring needs an NVMe namespace's "
+                            "generic character device, such as /dev/ng0n1)");
   const int nsid = ::ioctl(fd, NVME_IOCTL_ID);
   if (nsid <= 0) {
     const int err = nsid < 0 ? errno : ENOTTY;
@@ -133,7 +135,12 @@ void NvmeDriver::do_connect() {
     check_device(fd);
     alignas(4096) uint8_t data[nvme::kIdentifySize];
     identify(fd, 0, target_.nsid, data, "Identify Namespace");
-    const nvme::NamespaceGeometry ns = nvme::parse_identify_namespace(nvme::IdentifyData(data));
+    nvme::NamespaceGeometry ns;
+    try {
+      ns = nvme::parse_identify_namespace(nvme::IdentifyData(data));
+    } catch (const Error& e) {
+      throw Error(e.err(), device_name() + ": " + e.what());
+    }
     identify(fd, 1, 0, data, "Identify Controller");
     const nvme::ControllerFeatures ctrl =
         nvme::parse_identify_controller(nvme::IdentifyData(data));

@@ -85,7 +85,8 @@ std::string block_device_name(const std::string& generic_name) {
   if (generic_name.size() < 5 || generic_name.compare(0, 2, "ng") != 0) return {};
   const size_t n = generic_name.find('n', 2);
   const auto digits = [&](size_t from, size_t to) {
-    return to > from && std::all_of(generic_name.begin() + long(from), generic_name.begin() + long(to),
+    const auto first = generic_name.begin();
+    return to > from && std::all_of(first + long(from), first + long(to),
                                     [](char c) { return c >= '0' && c <= '9'; });
   };
   if (n == std::string::npos || !digits(2, n) || !digits(n + 1, generic_name.size())) return {};
