@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# shellcheck shell=dash
 # /init of the guest tier's initramfs (built by run-guest.sh), run by
 # busybox sh as PID 1 in a TCG guest with an emulated NVMe namespace
 # (/dev/nvme0n1, /dev/ng0n1) and a virtio-blk-pci device behind an
@@ -19,9 +20,15 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mkdir -p /tmp && mount -t tmpfs tmpfs /tmp
+# shellcheck source=/dev/null
 . /guest.conf
 
 result() { echo "GUEST-RESULT $*"; }
+# Seconds since boot, on each phase's line, to see where the time goes.
+phase() { echo "guest: $(cut -d' ' -f1 /proc/uptime) s: $*"; }
+
+echo "GUEST-START $(uname -r)"
+phase "init started"
 
 # Modules in dependency order (modules.order, written by the host).
 while read -r module; do
@@ -121,7 +128,7 @@ bench() {
     stop_server
 }
 
-echo "GUEST-START $(uname -r)"
+phase "modules loaded"
 
 if wait_for /dev/nvme0n1; then
     run_check io_uring 0 io_uring path=/dev/nvme0n1
@@ -148,6 +155,7 @@ else
     run_check virtio-blk-vfio-pci 0 virtio-blk-vfio-pci "path=/sys/bus/pci/devices/$bdf"
 fi
 
+phase "checks done"
 if [ "$BENCH_SECONDS" != 0 ]; then
     if driver_available nvme-io_uring; then
         bench ours-nvme-io_uring blkio nvme-io_uring path=/dev/ng0n1
@@ -158,6 +166,7 @@ if [ "$BENCH_SECONDS" != 0 ]; then
     fi
 fi
 
+phase "benchmark done"
 echo GUEST-DONE
 sync
 poweroff -f
