@@ -136,21 +136,31 @@ else
     result FAIL io_uring "no /dev/nvme0n1"
 fi
 
-if ! driver_available nvme-io_uring; then
-    result SKIP nvme-io_uring "not in this build"
-elif wait_for /dev/ng0n1; then
-    run_check nvme-io_uring 1 nvme-io_uring path=/dev/ng0n1
+# The devices the drivers need, whether or not this build has them.
+if wait_for /dev/ng0n1 && [ -c /dev/ng0n1 ]; then
+    result PASS nvme-char-device "/dev/ng0n1"
 else
-    result FAIL nvme-io_uring "no /dev/ng0n1"
+    result FAIL nvme-char-device "no /dev/ng0n1 character device"
+fi
+bdf=$(find_virtio_blk)
+if [ -z "$bdf" ]; then
+    result FAIL vfio-bind "no virtio-blk PCI function"
+elif ! bind_to_vfio "$bdf"; then
+    result FAIL vfio-bind "$bdf could not be bound to vfio-pci"
+elif ! wait_for "/dev/vfio/$(basename "$(readlink "/sys/bus/pci/devices/$bdf/iommu_group")")"; then
+    result FAIL vfio-bind "no /dev/vfio node for the IOMMU group of $bdf"
+else
+    result PASS vfio-bind "$bdf"
 fi
 
-bdf=$(find_virtio_blk)
+if ! driver_available nvme-io_uring; then
+    result SKIP nvme-io_uring "not in this build"
+else
+    run_check nvme-io_uring 1 nvme-io_uring path=/dev/ng0n1
+fi
+
 if ! driver_available virtio-blk-vfio-pci; then
     result SKIP virtio-blk-vfio-pci "not in this build"
-elif [ -z "$bdf" ]; then
-    result FAIL virtio-blk-vfio-pci "no virtio-blk PCI function"
-elif ! bind_to_vfio "$bdf"; then
-    result FAIL virtio-blk-vfio-pci "$bdf could not be bound to vfio-pci"
 else
     run_check virtio-blk-vfio-pci 0 virtio-blk-vfio-pci "path=/sys/bus/pci/devices/$bdf"
 fi
