@@ -11,7 +11,8 @@
 #   GUEST-BENCH NAME IOPS
 #   GUEST-DONE
 #
-# /guest.conf (from the host) sets BENCH_SECONDS and BENCH_DEPTH.
+# /guest.conf (from the host) sets BENCH_SECONDS, BENCH_ROUNDS and
+# BENCH_DEPTH.
 # Every wait is bounded; the host's timeout bounds the whole run.
 
 /bin/busybox --install -s /bin
@@ -166,7 +167,11 @@ else
 fi
 
 phase "checks done"
-if [ "$BENCH_SECONDS" != 0 ]; then
+# Rounds of one run per server, in turn, so that a change in the host's
+# load falls on all of them alike.
+round=0
+while [ "$BENCH_SECONDS" != 0 ] && [ $round -lt "$BENCH_ROUNDS" ]; do
+    round=$((round + 1))
     if driver_available nvme-io_uring; then
         bench ours-nvme-io_uring blkio nvme-io_uring path=/dev/ng0n1
     fi
@@ -174,8 +179,7 @@ if [ "$BENCH_SECONDS" != 0 ]; then
     if [ -x /usr/bin/nbdkit ]; then
         SERVER=/usr/bin/nbdkit bench debian-file file /dev/nvme0n1
     fi
-fi
-
+done
 phase "benchmark done"
 echo GUEST-DONE
 sync

@@ -12,12 +12,14 @@
 # $GUEST_CACHE (default $BUILDDIR/guest-cache).  Skips (77) only when
 # those cannot be had.  Environment: GUEST_TIMEOUT (seconds the guest may
 # run, default 240), GUEST_BENCH_SECONDS (per server, 0 = no benchmark,
-# default 3), GUEST_KEEP=DIR (keep the console log and images there).
+# default 3), GUEST_BENCH_ROUNDS (runs of each server, in turn, default
+# 1), GUEST_KEEP=DIR (keep the console log and images there).
 source "$(dirname "$0")/../lib/common.sh"
 
 GUEST_CACHE=${GUEST_CACHE:-$BUILDDIR/guest-cache}
 GUEST_TIMEOUT=${GUEST_TIMEOUT:-240}
 GUEST_BENCH_SECONDS=${GUEST_BENCH_SECONDS:-3}
+GUEST_BENCH_ROUNDS=${GUEST_BENCH_ROUNDS:-1}
 GUEST_CHECK=${GUEST_CHECK:-$BUILDDIR/tests/guest/guest-check}
 IMAGE_SIZE=64M
 
@@ -140,7 +142,8 @@ build_initramfs() {
     cp "$KERNEL_DIR"/modules/*.ko "$root/modules/"
     cp "$KERNEL_DIR/modules.order" "$root/"
     install -m 755 "$TESTS_DIR/guest/guest-init.sh" "$root/init"
-    printf 'BENCH_SECONDS=%s\nBENCH_DEPTH=32\n' "$GUEST_BENCH_SECONDS" >"$root/guest.conf"
+    printf 'BENCH_SECONDS=%s\nBENCH_ROUNDS=%s\nBENCH_DEPTH=32\n' "$GUEST_BENCH_SECONDS" \
+        "$GUEST_BENCH_ROUNDS" >"$root/guest.conf"
     install_with_libraries "$root" "$NBDKIT" /usr/local/bin/nbdkit
     install_with_libraries "$root" "$GUEST_CHECK" /usr/local/bin/guest-check
     local file_plugin=/usr/lib/x86_64-linux-gnu/nbdkit/plugins/nbdkit-file-plugin.so
@@ -182,14 +185,24 @@ boot_guest() {
     wait "$pid" 2>/dev/null || { log "qemu failed:"; cat "$TEST_TMPDIR/qemu.log" >&2; }
 }
 
-# bench_ratios CONSOLE: each of our servers' 4k random read IOPS over
-# Debian's nbdkit file plugin's, in the same guest (TCG makes the
-# absolute figures meaningless, the ratios less so).
-bench_ratios() {
+# bench_summary CONSOLE: each server's 4k random read IOPS over all its
+# rounds (reads / seconds), and ours over Debian's nbdkit file plugin's
+# from the same guest (TCG makes the absolute figures meaningless, the
+# ratios less so).
+bench_summary() {
     tr -d '\r' <"$1" | awk '
-        $1 == "GUEST-BENCH" && $3 ~ /^[0-9]+$/ { iops[$2] = $3; order[++n] = $2 }
+        $1 == "GUEST-BENCH" && $5 == "reads" {
+            name = $2
+            if (!(name in reads)) order[++n] = name
+            reads[name] += substr($4, 2)
+            seconds[name] += $7
+        }
         END {
-            if (!("debian-file" in iops) || iops["debian-file"] == 0) exit
+            for (i = 1; i <= n; i++)
+                iops[order[i]] = seconds[order[i]] ? reads[order[i]] / seconds[order[i]] : 0
+            for (i = 1; i <= n; i++)
+                printf "benchmark %s %.0f IOPS\n", order[i], iops[order[i]]
+            if (!iops["debian-file"]) exit
             for (i = 1; i <= n; i++)
                 if (order[i] != "debian-file")
                     printf "benchmark ratio %s / debian-file: %.2f\n", order[i],
@@ -208,8 +221,8 @@ report() {
         [[ $status == PASS ]] && passed[$name]=1
         [[ $status == FAIL ]] && failed=1
     done < <(tr -d '\r' <"$console" | grep '^GUEST-RESULT ')
-    tr -d '\r' <"$console" | sed -n 's/^GUEST-BENCH /benchmark /p'
-    bench_ratios "$console"
+    tr -d '\r' <"$console" | sed -n 's/^GUEST-BENCH /benchmark run /p'
+    bench_summary "$console"
     if ! tr -d '\r' <"$console" | grep -qx GUEST-DONE || ((failed)); then
         log "console output:"
         tr -d '\r' <"$console" | tail -60 >&2
