@@ -38,6 +38,11 @@ h.zero(70000, 131072)                         # whole blocks and an edge
 h.zero(7, 100)                                # tiny
 h.zero(size - 65536 * 4, 65536 * 4)           # to the end
 h.pwrite(b"D" * 10, 65540)
+# Trimmed bytes may read as anything: each trim is written over again.
+h.trim(65536, 196608)                         # a whole block
+h.pwrite(b"T" * 65536, 196608)
+h.trim(1000, 20000)                           # part of a dirty block
+h.pwrite(b"U" * 1000, 20000)
 h.cache(size, 0)
 h.flush()
 data = h.pread(size, 0)

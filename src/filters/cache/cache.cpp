@@ -226,9 +226,9 @@ int CacheContext::pwrite(const void* buf, uint32_t count, uint64_t offset, uint3
   });
 }
 
-// Whole blocks become holes in the cache file (they read as zero), dirty
-// or, written through, zeroed in the plugin in one request; the edges are
-// written as zeroes.
+// Whole blocks become holes in the cache file (they read as zero) and
+// dirty or, written through, leave the cache and are zeroed in the plugin
+// in one request; the edges are written as zeroes.
 int CacheContext::zero(uint32_t count, uint64_t offset, uint32_t flags) {
   const auto zero_edit = [](char* b, uint64_t at, uint64_t, uint64_t n) { std::memset(b + at, 0, n); };
   const uint64_t end = offset + count;
@@ -244,15 +244,19 @@ int CacheContext::zero(uint32_t count, uint64_t offset, uint32_t flags) {
 }
 
 int CacheContext::zero_whole_blocks(uint64_t first, uint64_t last, uint32_t flags) {
+  // Written through, the blocks leave the cache: the plugin's zeroes are
+  // as cheap to read, and the cache keeps its room.
   const bool through = writes_through(flags);
   for (uint64_t b = first; b < last; ++b) {
     std::lock_guard lock(cache_->blocks().lock_for(b));
     cache_->blocks().discard(b * bs_, bs_);
     cache_->touch(b);
-    cache_->set_state(b, through ? CacheState::clean : CacheState::dirty);
+    cache_->set_state(b, through ? CacheState::uncached : CacheState::dirty);
   }
-  cache_->reclaim_if_needed(next());
-  if (!through) return 0;
+  if (!through) {
+    cache_->reclaim_if_needed(next());
+    return 0;
+  }
   const uint64_t start = first * bs_, n = std::min(last * bs_, cache_->size()) - start;
   // Requests are at most 4 GiB - 1, so n fits.
   const uint32_t len = static_cast<uint32_t>(n), fua = fua_below(flags);
