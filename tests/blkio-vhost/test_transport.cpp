@@ -123,3 +123,17 @@ TEST(IovaSpace, DefaultAvoidsTheMsiWindow) {
   ASSERT_TRUE(a);
   EXPECT_GE(*a, uint64_t{1} << 32);
 }
+
+TEST(VirtioHandshake, RequiredTransportFeatures) {
+  // vfio-pci needs ACCESS_PLATFORM: without it the device's DMA would
+  // bypass the IOMMU (QEMU's default for virtio-blk-pci).
+  const uint64_t required = bit(feature::access_platform);
+  ModelDevice bypassing(qemu_blk);
+  EXPECT_EQ(error_of([&] { negotiate(bypassing, wanted_features, "test", required); }), ENOTSUP);
+  EXPECT_EQ(bypassing.writes.back(), status::failed);
+  std::string why;
+  choose_features(qemu_blk, wanted_features, why, required);
+  EXPECT_NE(why.find("iommu_platform=on"), std::string::npos) << why;
+  ModelDevice translated(qemu_blk | required);
+  EXPECT_TRUE(negotiate(translated, wanted_features, "test", required) & required);
+}

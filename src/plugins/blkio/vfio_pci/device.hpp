@@ -17,7 +17,9 @@ namespace blkio::vfio_pci {
 
 class PciDevice final : public virtio::PinnedDevice {
  public:
-  PciDevice() : PinnedDevice("virtio-blk-vfio-pci") {}
+  // The device's DMA must go through the IOMMU where our IOVAs are mapped.
+  PciDevice()
+      : PinnedDevice("virtio-blk-vfio-pci", virtio::bit(virtio::feature::access_platform)) {}
   ~PciDevice() override;  // resets the device before our memory goes away
 
   // Opens the function at `path` (its sysfs directory) and negotiates.

@@ -13,7 +13,9 @@ namespace blkio::vhost_vdpa {
 
 class VdpaDevice final : public virtio::PinnedDevice {
  public:
-  VdpaDevice() : PinnedDevice("virtio-blk-vhost-vdpa") {}
+  // vhost-vdpa translates every device address through its IOTLB, so
+  // ACCESS_PLATFORM is accepted when offered but not required.
+  VdpaDevice() : PinnedDevice("virtio-blk-vhost-vdpa", 0) {}
   ~VdpaDevice() override;  // resets the device, then closes it
 
   // Opens `path` (or takes `fd` when path is empty), checks it is a block

@@ -2,14 +2,15 @@
 
 namespace blkio::virtio {
 
-PinnedDevice::PinnedDevice(std::string who)
+PinnedDevice::PinnedDevice(std::string who, uint64_t required)
     : who_(std::move(who)),
+      required_(required),
       memory_(
           who_, [this](const void* a, size_t n, uint64_t iova) { map_iova(a, n, iova); },
           [this](uint64_t iova, size_t n) { unmap_iova(iova, n); }) {}
 
 void PinnedDevice::negotiate_and_configure() {
-  features_ = negotiate(*this, wanted_features, who_);
+  features_ = negotiate(*this, wanted_features, who_, required_);
   std::vector<uint8_t> raw(config_size);
   read_config(raw);
   limits_ = derive_limits(parse_config(raw), features_);

@@ -18,7 +18,8 @@ namespace blkio::virtio {
 
 class PinnedDevice : public Transport {
  public:
-  explicit PinnedDevice(std::string who);
+  // `required`: transport features the device must offer.
+  PinnedDevice(std::string who, uint64_t required);
   PinnedDevice(const PinnedDevice&) = delete;
   PinnedDevice& operator=(const PinnedDevice&) = delete;
 
@@ -47,6 +48,7 @@ class PinnedDevice : public Transport {
   QueueParts& add_queue(int index, uint16_t size);
 
   const std::string who_;
+  const uint64_t required_;
   uint64_t features_ = 0;
   IommuMappings memory_;
 

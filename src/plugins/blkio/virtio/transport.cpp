@@ -1,16 +1,38 @@
 #include "virtio/transport.hpp"
 
 #include <cerrno>
+#include <cstdio>
 
 #include "properties.hpp"
 #include "virtio/blk.hpp"
 
 namespace blkio::virtio {
 
-uint64_t choose_features(uint64_t offered, uint64_t wanted, std::string& why) {
+namespace {
+
+std::string to_hex(uint64_t n) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(n));
+  return buf;
+}
+
+}  // namespace
+
+uint64_t choose_features(uint64_t offered, uint64_t wanted, std::string& why,
+                         uint64_t required) {
   why.clear();
   if (!(offered & bit(feature::version_1))) {
     why = "the device does not offer VIRTIO_F_VERSION_1 (legacy devices are not supported)";
+    return 0;
+  }
+  const uint64_t missing = required & ~offered;
+  if (missing & bit(feature::access_platform)) {
+    why = "the device does not offer VIRTIO_F_ACCESS_PLATFORM: its DMA would bypass the IOMMU "
+          "and miss our IOVAs (with QEMU, add iommu_platform=on to the device)";
+    return 0;
+  }
+  if (missing) {
+    why = "the device lacks required features (bits 0x" + to_hex(missing) + ")";
     return 0;
   }
   // ACCESS_PLATFORM: the device reaches memory through an IOMMU, which is
@@ -20,7 +42,7 @@ uint64_t choose_features(uint64_t offered, uint64_t wanted, std::string& why) {
   return offered & (wanted | transport);
 }
 
-uint64_t negotiate(Transport& t, uint64_t wanted, const std::string& who) {
+uint64_t negotiate(Transport& t, uint64_t wanted, const std::string& who, uint64_t required) {
   t.set_status(0);
   // A reset completes when the device reads back 0 (VIRTIO 1.2 §4.1.4.3.2).
   for (int i = 0; t.get_status() != 0; ++i)
@@ -28,7 +50,7 @@ uint64_t negotiate(Transport& t, uint64_t wanted, const std::string& who) {
   t.set_status(status::acknowledge);
   t.set_status(status::acknowledge | status::driver);
   std::string why;
-  const uint64_t features = choose_features(t.device_features(), wanted, why);
+  const uint64_t features = choose_features(t.device_features(), wanted, why, required);
   const auto give_up = [&](const std::string& reason) {
     t.set_status(status::failed);
     return Error(ENOTSUP, who + ": " + reason);

@@ -37,14 +37,17 @@ class Transport {
 
 // The features to accept from `offered`: the device-type features in
 // `wanted` plus the transport features the driver must accept.  Empty
-// `why` when acceptable; otherwise why not (VERSION_1 missing).
-uint64_t choose_features(uint64_t offered, uint64_t wanted, std::string& why);
+// `why` when acceptable; otherwise why not: VERSION_1 missing, or one of
+// `required` (the transport's must-haves) not offered.
+uint64_t choose_features(uint64_t offered, uint64_t wanted, std::string& why,
+                         uint64_t required = 0);
 
 // Resets the device and runs the handshake up to FEATURES_OK (reset,
 // ACKNOWLEDGE, DRIVER, features, FEATURES_OK read back).  Returns the
 // negotiated features.  `who` prefixes error messages.  Throws blkio::Error;
 // on failure the device is left with FAILED set.
-uint64_t negotiate(Transport& t, uint64_t wanted, const std::string& who);
+uint64_t negotiate(Transport& t, uint64_t wanted, const std::string& who,
+                   uint64_t required = 0);
 
 // After the queues are set up: DRIVER_OK.
 void set_driver_ok(Transport& t, const std::string& who);
