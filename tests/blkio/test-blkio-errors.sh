@@ -10,7 +10,6 @@ disk=$TEST_TMPDIR/disk.img
 truncate -s 1M "$disk"
 expect_error 'you must supply the driver=<DRIVER> parameter' blkio
 expect_error 'Unknown driver name' blkio floppy path="$disk"
-expect_error 'not supported on this build' blkio virtio-blk-vhost-vdpa path=/dev/vhost-vdpa-0
 expect_error "'driver' property set more than once" blkio io_uring driver=io_uring path="$disk"
 expect_error 'error setting property: colour=blue: Unknown property name' \
   blkio io_uring path="$disk" colour=blue
