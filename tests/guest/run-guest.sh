@@ -172,7 +172,7 @@ boot_guest() {
         -append "console=ttyS0 quiet loglevel=3 intel_iommu=on no_timer_check panic=-1 rdinit=/init" \
         -drive "file=$nvme,if=none,id=nvm,format=raw" -device nvme,serial=guesttier,drive=nvm \
         -drive "file=$virtio,if=none,id=vb,format=raw" \
-        -device virtio-blk-pci,drive=vb,disable-legacy=on \
+        -device virtio-blk-pci,drive=vb,disable-legacy=on,iommu_platform=on \
         -nographic -serial "file:$console" -monitor none -net none -no-reboot \
         >"$TEST_TMPDIR/qemu.log" 2>&1 &
     pid=$!
