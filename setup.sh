@@ -34,6 +34,9 @@ packages=(
     libnbd-dev librbd-dev ceph-mon ceph-osd ceph-common qemu-block-extra
     # The libFuzzer targets (tests/fuzz/run.sh): clang and its runtime.
     clang libclang-rt-14-dev
+    # The guest test tier (tests/guest/run-guest.sh, which also installs
+    # them itself): a TCG guest, its busybox, zstd for its initramfs.
+    qemu-system-x86 busybox-static zstd
 )
 
 missing=()

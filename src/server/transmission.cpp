@@ -4,10 +4,9 @@
 #include <time.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
-#include <deque>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -178,93 +177,64 @@ void Connection::serve_inline() {
   flush_replies();
 }
 
-// Parallel thread model with blocking data calls: this thread reads
-// requests, `workers` threads execute them, and each reply is written
-// whole under a mutex.  At most `workers` requests are in flight, which
-// bounds memory like nbdkit's -t.
+// Parallel thread model with blocking data calls: `workers` threads (this
+// one among them) take turns reading the socket; each runs the request it
+// read and writes the reply whole under a mutex.  The thread that read a
+// request executes it, so no request waits for a hand-off to another
+// thread, and one that finishes while nobody is reading goes straight back
+// to reading.  At most `workers` requests are in flight, which bounds
+// memory like nbdkit's -t.
 void Connection::serve_with_workers(unsigned workers) {
-  struct Job {
-    nbd::Request request;
-    nbd::RequestCheck check;
-    ByteBuffer payload;
-  };
-  std::vector<Job> jobs(workers);
-  std::vector<Job*> free_jobs;
-  for (Job& job : jobs) free_jobs.push_back(&job);
-  std::deque<Job*> queue;
-  std::mutex mutex;
-  std::condition_variable job_freed, job_queued;
+  std::mutex read_mutex;  // the receive buffer and the reading side
   bool reading_done = false;
   std::mutex write_mutex;
   std::atomic<bool> write_failed{false};
 
-  auto work = [&, connection_state = current_connection_state()] {
-    ConnectionScope scope(connection_state);
-    ByteBuffer reply, scratch;
+  auto work = [&] {
+    ByteBuffer payload, reply, scratch;
+    nbd::Request request;
+    nbd::RequestCheck check;
     for (;;) {
-      Job* job;
       {
-        std::unique_lock lock(mutex);
-        job_queued.wait(lock, [&] { return !queue.empty() || reading_done; });
-        if (queue.empty()) return;
-        job = queue.front();
-        queue.pop_front();
-      }
-      reply.clear();
-      if (job->check.nbd_error != 0)
-        append_error_reply(structured_replies_, job->request, job->check.nbd_error, reply);
-      else
-        execute_request(handling_, job->request, job->payload.data(), reply, scratch);
-      job->payload.shrink_to(kKeptBufferSize);
-      reply.shrink_to(kKeptBufferSize);
-      if (!write_failed.load()) {
-        std::lock_guard lock(write_mutex);
-        if (transport_->write_all(reply.data(), reply.size()) != 0) {
-          debug("write to client failed: %s", std::strerror(errno));
-          write_failed.store(true);
-          // Wake the reader so that it stops reading.
-          ::shutdown(fd_, SHUT_RD);
+        std::lock_guard lock(read_mutex);
+        if (reading_done) return;
+        if (write_failed.load() || !read_request(request, check, payload)) {
+          reading_done = true;
+          return;
         }
       }
-      {
-        std::lock_guard lock(mutex);
-        free_jobs.push_back(job);
+      reply.clear();
+      if (check.nbd_error != 0)
+        append_error_reply(structured_replies_, request, check.nbd_error, reply);
+      else
+        execute_request(handling_, request, payload.data(), reply, scratch);
+      payload.shrink_to(kKeptBufferSize);
+      reply.shrink_to(kKeptBufferSize);
+      if (write_failed.load()) continue;
+      std::lock_guard lock(write_mutex);
+      if (transport_->write_all(reply.data(), reply.size()) != 0) {
+        debug("write to client failed: %s", std::strerror(errno));
+        write_failed.store(true);
+        // Wake the thread blocked reading so that it stops.
+        ::shutdown(fd_, SHUT_RD);
       }
-      job_freed.notify_one();
     }
   };
   std::vector<std::thread> threads;
-  threads.reserve(workers);
+  threads.reserve(workers - 1);
   try {
-    for (unsigned i = 0; i < workers; ++i) threads.emplace_back(work);
+    for (unsigned i = 1; i < workers; ++i)
+      threads.emplace_back([&, connection_state = current_connection_state()] {
+        ConnectionScope scope(connection_state);
+        work();
+      });
   } catch (const std::system_error& e) {
     // Out of threads (RLIMIT_NPROC, TasksMax, memory): serve with those
-    // we have, or on this thread alone.
-    error("could start only %zu of %u worker threads for this client: %s", threads.size(),
+    // we have, this one included.
+    error("could start only %zu of %u worker threads for this client: %s", threads.size() + 1,
           workers, e.what());
-    if (threads.empty()) return serve_inline();
   }
-
-  for (;;) {
-    Job* job;
-    {
-      std::unique_lock lock(mutex);
-      job_freed.wait(lock, [&] { return !free_jobs.empty(); });
-      job = free_jobs.back();
-      free_jobs.pop_back();
-    }
-    if (write_failed.load() || !read_request(job->request, job->check, job->payload)) break;
-    {
-      std::lock_guard lock(mutex);
-      queue.push_back(job);
-    }
-    job_queued.notify_one();
-  }
-  {
-    std::lock_guard lock(mutex);
-    reading_done = true;
-  }
-  job_queued.notify_all();
+  work();
   for (std::thread& t : threads) t.join();
 }
 

@@ -85,10 +85,8 @@ struct Started {
     EXPECT_EQ(dev.map_region({buffer.addr, buffer.len, buffer.fd, 0}, message), 0) << message;
     EXPECT_EQ(dev.start(queues, 128, message), 0) << message;
     for (int i = 0; i < dev.num_queues(); ++i) {
-      vhost_user::QueueParts& q = dev.queue(i);
-      rings.push_back(std::make_unique<virtio::SharedRing>(virtio::RingSetup{
-          q.ring.get(), &dev.address_map(), q.slots, q.kick_fd, q.call_fd, dev.socket_fd(),
-          "back end gone"}));
+      rings.push_back(std::make_unique<virtio::SharedRing>(
+          dev.queue(i).setup(dev.address_map(), dev.socket_fd(), "back end gone")));
     }
     for (int i = 0; i < lanes; ++i)
       this->lanes.push_back(std::make_unique<virtio::BlkQueue>(

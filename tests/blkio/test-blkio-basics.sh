@@ -74,8 +74,8 @@ done
 
 # --dump-plugin lists the drivers; --help the parameters.
 "$NBDKIT" blkio --dump-plugin >"$TEST_TMPDIR/dump"
-for key in magic_config_key=driver blkio_driver_io_uring=yes blkio_driver_nvme-io_uring=no \
-    blkio_driver_virtio-blk-vfio-pci=no blkio_driver_virtio-blk-vhost-vdpa=no; do
+for key in magic_config_key=driver blkio_driver_io_uring=yes blkio_driver_nvme-io_uring=yes \
+    blkio_driver_virtio-blk-vfio-pci=yes blkio_driver_virtio-blk-vhost-vdpa=yes; do
   grep -qx "$key" "$TEST_TMPDIR/dump" || fail "--dump-plugin lacks $key"
 done
 grep -q '^blkio_driver_virtio-blk-vhost-user=' "$TEST_TMPDIR/dump" || fail "--dump-plugin: vhost-user"

@@ -32,9 +32,10 @@ else
         [[ -f $page ]] || fail "$page was not built"
         # Layout warnings (a wide table, a line troff cannot justify) are
         # not errors: the page still reads well.
-        errors=$(MANWIDTH=80 man -l "$page" 2>&1 >/dev/null | grep -i 'error' || true)
+        rendered=$(MANWIDTH=80 man -l "$page" 2>"$TEST_TMPDIR/man.err")
+        errors=$(grep -i 'error' "$TEST_TMPDIR/man.err" || true)
         [[ -z $errors ]] || fail "man -l $page: $errors"
-        MANWIDTH=80 man -l "$page" 2>/dev/null | grep -q '^NAME' || fail "$page has no NAME section"
+        grep -q '^NAME' <<<"$rendered" || fail "$page has no NAME section"
     done
 fi
 echo PASS

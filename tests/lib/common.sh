@@ -83,9 +83,8 @@ require_commands() {
 
 # nbdsh runs "python3 -m nbd" from $PATH; the libnbd bindings live in
 # Debian's python3, which a python3 earlier in $PATH (pyenv, venv) lacks.
-nbdsh() {
-    PATH="/usr/bin:$PATH" command nbdsh "$@"
-}
+# Exported, so that nbdsh in a --run command line finds it too.
+export PATH="/usr/bin:$PATH"
 
 # free_tcp_port: prints a TCP port on 127.0.0.1 that was free a moment ago.
 # Another process may take it before the server binds; start_server_tcp

@@ -38,7 +38,7 @@ int BlockCache::write_back_all(Context& below) {
   return 0;
 }
 
-int BlockCache::reclaim_one(Context& below, uint64_t block, char* scratch) {
+int BlockCache::reclaim_one(Context& below, uint64_t block, char* scratch, uint64_t& dropped) {
   if (state(block) == CacheState::uncached) return 0;
   // A second chance for a block used since the hand last came by.
   if (used_[block].exchange(0, std::memory_order_relaxed)) return 0;
@@ -48,6 +48,7 @@ int BlockCache::reclaim_one(Context& below, uint64_t block, char* scratch) {
   if (state(block) == CacheState::uncached) return 0;
   blocks_.discard(block * block_size(), block_size());
   set_state(block, CacheState::uncached);
+  ++dropped;
   return 0;
 }
 
@@ -63,18 +64,21 @@ void BlockCache::reclaim_if_needed(Context& below) {
 
 bool BlockCache::reclaim_to_low(Context& below) {
   ScratchBlock scratch(block_size());
-  const uint64_t n = blocks_.blocks(), before = cached_bytes();
+  const uint64_t n = blocks_.blocks();
+  // Counted here, not from cached_bytes(): other threads may cache blocks
+  // faster than this one drops them, and it must go on all the same.
+  uint64_t dropped = 0;
   // Two turns of the hand clear every used mark; more cannot help.
   for (uint64_t step = 0; step < 2 * n && over(limits_.low_percent); ++step) {
     const uint64_t block = clock_hand_;
     clock_hand_ = (clock_hand_ + 1) % n;
-    if (const int err = reclaim_one(below, block, scratch.data())) {
+    if (const int err = reclaim_one(below, block, scratch.data(), dropped)) {
       error("cache: writing back block %llu to make room: %s", static_cast<unsigned long long>(block),
             strerror(err));
       return false;
     }
   }
-  return cached_bytes() < before;
+  return dropped > 0;
 }
 
 }  // namespace nbdkit::filters

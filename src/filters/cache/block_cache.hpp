@@ -61,8 +61,8 @@ class BlockCache {
   // when it could drop none.
   bool reclaim_to_low(Context& below);
   // Drops one block if it is cached and was not used since the clock hand
-  // last passed; 0 or the error writing it back.
-  int reclaim_one(Context& below, uint64_t block, char* scratch);
+  // last passed (counting it in `dropped`); 0 or the error writing it back.
+  int reclaim_one(Context& below, uint64_t block, char* scratch, uint64_t& dropped);
 
   Blocks blocks_;
   const CacheLimits limits_;

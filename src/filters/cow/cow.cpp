@@ -55,8 +55,8 @@ class CowContext final : public nbdkit::FilterContext {
   }
 
   int pwrite(const void* buf, uint32_t count, uint64_t offset, uint32_t) override {
-    return modify(offset, count, [&](char* block, uint64_t at, uint64_t pos, uint64_t n) {
-      std::memcpy(block + at, static_cast<const char*>(buf) + (pos - offset), n);
+    return modify(offset, count, [&](char* dest, uint64_t pos, uint64_t n) {
+      std::memcpy(dest, static_cast<const char*>(buf) + (pos - offset), n);
     });
   }
   int zero(uint32_t count, uint64_t offset, uint32_t) override { return make_zero(count, offset, true); }
@@ -92,14 +92,20 @@ class CowContext final : public nbdkit::FilterContext {
     return 0;
   }
 
-  // Read-modify-write of every block touched by [offset, offset+count):
-  // edit(block_data, offset_in_block, disk_offset, length).
+  // Changes every block touched by [offset, offset+count): edit(dest,
+  // disk_offset, length) fills dest with the new content.  Part of a block
+  // already in the overlay is written in place; any other partial block is
+  // read, modified and stored whole (its first copy into the overlay).
   template <typename Edit>
   int modify(uint64_t offset, uint64_t count, Edit edit) {
     return overlay_->for_blocks(offset, count, [&](char* data, uint64_t block, uint64_t at, uint64_t pos, uint64_t n) {
+      if (n < bs_ && overlay_->state(block) == CowState::stored) {
+        edit(data, pos, n);
+        return overlay_->write(data, n, pos);
+      }
       if (n < bs_)
         if (const int err = load_block(block, data)) return err;
-      edit(data, at, pos, n);
+      edit(data + at, pos, n);
       return store_block(block, data);
     });
   }
@@ -115,7 +121,7 @@ class CowContext final : public nbdkit::FilterContext {
 // Whole blocks become zero blocks; the edges of a zero request are
 // written as zeroes, those of a trim left alone.
 int CowContext::make_zero(uint64_t count, uint64_t offset, bool partial_too) {
-  const auto zero_edit = [](char* b, uint64_t at, uint64_t, uint64_t n) { std::memset(b + at, 0, n); };
+  const auto zero_edit = [](char* dest, uint64_t, uint64_t n) { std::memset(dest, 0, n); };
   const uint64_t end = offset + count;
   // Whole blocks [first, last); the short final block counts as whole.
   const uint64_t first = (offset + bs_ - 1) / bs_;

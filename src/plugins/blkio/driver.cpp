@@ -122,10 +122,10 @@ struct KnownDriver {
 };
 constexpr KnownDriver known[] = {
     {"io_uring", "this build has no liburing"},
-    {"nvme-io_uring", "NVMe passthrough is not implemented yet"},
-    {"virtio-blk-vfio-pci", "VFIO is not implemented yet"},
+    {"nvme-io_uring", "this build has no liburing"},
+    {"virtio-blk-vfio-pci", "this build has no VFIO support"},
     {"virtio-blk-vhost-user", "vhost-user is not implemented yet"},
-    {"virtio-blk-vhost-vdpa", "vhost-vdpa is not implemented yet"},
+    {"virtio-blk-vhost-vdpa", "this build has no vhost-vdpa support"},
 };
 
 }  // namespace

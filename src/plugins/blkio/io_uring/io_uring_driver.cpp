@@ -11,68 +11,44 @@
 #include <cstring>
 
 #include "../driver.hpp"
+#include "../open_target.hpp"
 #include "../sysfs.hpp"
 #include "io_uring_queue.hpp"
+#include "ring_driver.hpp"
 
 namespace blkio {
 namespace {
 
-constexpr int32_t kMaxEntries = 32768;  // the kernel's limit for a ring
-
 std::string errno_text(int err) { return std::strerror(err); }
 
-class IoUringDriver final : public Driver {
+class IoUringDriver final : public RingDriver {
  public:
-  IoUringDriver() : Driver("io_uring") {
-    PropertyTable& t = table();
-    t.add_variable("path", path_, always, in_created);
-    t.add_variable("fd", fd_, always, in_created);
-    t.add_variable("direct", direct_, always, in_created);
-    t.add_variable<int32_t>("num-entries", num_entries_, after_connect, in_connected,
-                            [](const int32_t& n) {
-                              if (n <= 0) throw Error(EINVAL, "num-entries must be greater than 0");
-                            });
+  IoUringDriver() : RingDriver("io_uring") {
+    table().add_variable("direct", direct_, always, in_created);
     info_.can_add_queues = true;
-  }
-  ~IoUringDriver() override {
-    if (owns_fd_) ::close(fd_);
   }
 
  protected:
   void do_connect() override;
-  std::vector<std::unique_ptr<Queue>> do_start() override;
+  std::unique_ptr<Queue> make_queue(unsigned entries) override {
+    target_.read_only = read_only_;
+    return std::make_unique<IoUringQueue>(target_, entries);
+  }
 
  private:
   int open_target();
   void read_limits(const struct stat& st, int fd);
 
-  std::string path_;
-  int32_t fd_ = -1;
   bool direct_ = false;
-  int32_t num_entries_ = 128;
-  bool owns_fd_ = false;
   IoUringTarget target_;
 };
 
 // The descriptor to serve: `path` opened as asked, or `fd` (whose own
 // flags then say whether it is direct and read-only).
 int IoUringDriver::open_target() {
-  if (!path_.empty() && fd_ != -1) throw Error(EINVAL, "path and fd cannot be set at the same time");
-  if (path_.empty() && fd_ == -1) throw Error(EINVAL, "One of path and fd must be set");
-  if (fd_ != -1) {
-    const int fl = ::fcntl(fd_, F_GETFL);
-    if (fl == -1) throw Error(errno, "fd " + std::to_string(fd_) + ": " + errno_text(errno));
-    direct_ = (fl & O_DIRECT) != 0;
-    read_only_ = (fl & O_ACCMODE) == O_RDONLY;
-    return fd_;
-  }
-  const int flags = (read_only_ ? O_RDONLY : O_RDWR) | (direct_ ? O_DIRECT : 0) | O_CLOEXEC;
-  const int fd = ::open(path_.c_str(), flags);
-  if (fd == -1) {
-    const int err = errno;
-    throw Error(err, path_ + ": " + errno_text(err));
-  }
-  return fd;
+  const OpenedFile file = open_path_or_fd(path_, fd_, direct_ ? O_DIRECT : 0, read_only_);
+  if (file.fd == fd_) direct_ = (file.status_flags & O_DIRECT) != 0;
+  return file.fd;
 }
 
 void IoUringDriver::do_connect() {
@@ -89,11 +65,11 @@ void IoUringDriver::do_connect() {
   if (end == -1) fail(errno, "lseek: " + errno_text(errno));
   info_.capacity = uint64_t(end);
   read_limits(st, fd);
-  // From here on the descriptor is ours, even one given by `fd`.
-  fd_ = fd;
-  owns_fd_ = true;
-  target_ = IoUringTarget{fd, S_ISBLK(st.st_mode), read_only_, info_.can_grow,
-                          uint32_t(info_.request_alignment), uint32_t(info_.buf_alignment)};
+  own(fd);
+  target_.fd = fd;
+  target_.alignment = uint32_t(info_.request_alignment);
+  target_.buf_alignment = uint32_t(info_.buf_alignment);
+  target_.can_grow = info_.can_grow;
 }
 
 // libblkio's derivations: alignment only matters with O_DIRECT; a block
@@ -127,16 +103,6 @@ void IoUringDriver::read_limits(const struct stat& st, int fd) {
   i.max_queues = INT32_MAX;
   i.max_segments = IOV_MAX;
   i.discard_alignment = i.request_alignment;
-}
-
-std::vector<std::unique_ptr<Queue>> IoUringDriver::do_start() {
-  if (num_entries_ > kMaxEntries)
-    throw Error(EINVAL, "num-entries must be at most " + std::to_string(kMaxEntries));
-  target_.read_only = read_only_;
-  std::vector<std::unique_ptr<Queue>> queues;
-  for (int i = 0; i < num_queues_; i++)
-    queues.push_back(std::make_unique<IoUringQueue>(target_, unsigned(num_entries_)));
-  return queues;
 }
 
 }  // namespace

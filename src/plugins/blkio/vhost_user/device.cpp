@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "virtio/blk_engine.hpp"
 
 namespace blkio::vhost_user {
 
@@ -19,14 +18,6 @@ using virtio::bit;
 int fail(int err, std::string& message, const std::string& what) {
   message = what;
   return -err;
-}
-
-size_t align_page(size_t n) { return (n + 4095) / 4096 * 4096; }
-
-// Per queue: the rings, then the request slots.
-size_t queue_bytes(uint16_t size) {
-  return virtio::RingLayout::for_size(size).total +
-         align_page(size_t{size} * virtio::BlkEngine::slot_bytes);
 }
 
 }  // namespace
@@ -46,11 +37,6 @@ int SharedMemory::create(size_t length, const char* name, std::string& message) 
   addr = static_cast<uint8_t*>(p);
   len = length;
   return 0;
-}
-
-QueueParts::~QueueParts() {
-  if (kick_fd != -1) ::close(kick_fd);
-  if (call_fd != -1) ::close(call_fd);
 }
 
 Device::~Device() {
@@ -174,13 +160,13 @@ int Device::setup_queue(uint32_t index, uint16_t size, uint8_t* mem, std::string
       (r = channel_.set_u64(Request::set_vring_call, index, message, std::span(&q->call_fd, 1))) ||
       (r = channel_.send(Request::set_vring_enable, bytes_of(enable), {}, message)))
     return r;
-  q->slots = mem + virtio::RingLayout::for_size(size).total;
+  q->slots = mem + virtio::queue_slots_at(size);
   queues_.push_back(std::move(q));
   return 0;
 }
 
 int Device::start(int num_queues, uint16_t queue_size, std::string& message) {
-  const size_t per_queue = queue_bytes(queue_size);
+  const size_t per_queue = virtio::queue_area_bytes(queue_size);
   if (const int r = rings_.create(per_queue * size_t(num_queues), "vhost-user-rings", message); r)
     return r;
   map_.add({rings_.addr, rings_.len, reinterpret_cast<uintptr_t>(rings_.addr)});

@@ -13,6 +13,7 @@
 #include "vhost_user/channel.hpp"
 #include "virtio/address_map.hpp"
 #include "virtio/blk.hpp"
+#include "virtio/queue_parts.hpp"
 #include "virtio/split_queue.hpp"
 
 namespace blkio::vhost_user {
@@ -38,13 +39,7 @@ struct BufferRegion {
   uint64_t fd_offset;
 };
 
-// A started queue: its ring, its request slots and its eventfds.
-struct QueueParts {
-  ~QueueParts();
-  std::unique_ptr<virtio::SplitQueue> ring;
-  uint8_t* slots = nullptr;
-  int kick_fd = -1, call_fd = -1;
-};
+using virtio::QueueParts;
 
 class Device {
  public:

@@ -7,13 +7,6 @@ namespace blkio::virtio {
 
 namespace {
 
-template <typename T>
-T load(std::span<const uint8_t> raw, size_t offset) {
-  T value;
-  std::memcpy(&value, raw.data() + offset, sizeof value);
-  return value;
-}
-
 // An int property from a 64-bit product, saturated: libblkio's int
 // properties cannot say more than INT32_MAX.
 int clamp_int(uint64_t value) { return value > 0x7fffffff ? 0x7fffffff : int(value); }
@@ -23,21 +16,21 @@ int clamp_int(uint64_t value) { return value > 0x7fffffff ? 0x7fffffff : int(val
 Config parse_config(std::span<const uint8_t> raw) {
   Config c;
   if (raw.size() < config_size) return c;
-  c.capacity = load<uint64_t>(raw, 0);
-  c.size_max = load<uint32_t>(raw, 8);
-  c.seg_max = load<uint32_t>(raw, 12);
-  c.blk_size = load<uint32_t>(raw, 20);
+  c.capacity = load_le<uint64_t>(raw, 0);
+  c.size_max = load_le<uint32_t>(raw, 8);
+  c.seg_max = load_le<uint32_t>(raw, 12);
+  c.blk_size = load_le<uint32_t>(raw, 20);
   c.physical_block_exp = raw[24];
   c.alignment_offset = raw[25];
-  c.min_io_size = load<uint16_t>(raw, 26);
-  c.opt_io_size = load<uint32_t>(raw, 28);
+  c.min_io_size = load_le<uint16_t>(raw, 26);
+  c.opt_io_size = load_le<uint32_t>(raw, 28);
   c.writeback = raw[32];
-  c.num_queues = load<uint16_t>(raw, 34);
-  c.max_discard_sectors = load<uint32_t>(raw, 36);
-  c.max_discard_seg = load<uint32_t>(raw, 40);
-  c.discard_sector_alignment = load<uint32_t>(raw, 44);
-  c.max_write_zeroes_sectors = load<uint32_t>(raw, 48);
-  c.max_write_zeroes_seg = load<uint32_t>(raw, 52);
+  c.num_queues = load_le<uint16_t>(raw, 34);
+  c.max_discard_sectors = load_le<uint32_t>(raw, 36);
+  c.max_discard_seg = load_le<uint32_t>(raw, 40);
+  c.discard_sector_alignment = load_le<uint32_t>(raw, 44);
+  c.max_write_zeroes_sectors = load_le<uint32_t>(raw, 48);
+  c.max_write_zeroes_seg = load_le<uint32_t>(raw, 52);
   c.write_zeroes_may_unmap = raw[56];
   return c;
 }

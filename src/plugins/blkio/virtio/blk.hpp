@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 namespace blkio::virtio {
@@ -31,6 +32,14 @@ inline constexpr int version_1 = 32;
 }  // namespace feature
 
 constexpr uint64_t bit(int n) { return uint64_t{1} << n; }
+
+// The little-endian value at `offset` of `raw` (bounds checked by the caller).
+template <typename T>
+T load_le(std::span<const uint8_t> raw, size_t offset) {
+  T value;
+  std::memcpy(&value, raw.data() + offset, sizeof value);
+  return value;
+}
 
 // What a virtio-blk front end of ours is able to use (libblkio offers the
 // same set).

@@ -63,6 +63,11 @@ SharedRing::SharedRing(const RingSetup& setup)
 }
 
 void SharedRing::kick() {
+  if (s_.notify_mmio) {
+    // The ring updates were published with a full barrier in kick_needed().
+    *s_.notify_mmio = s_.notify_value;
+    return;
+  }
   const uint64_t one = 1;
   // An eventfd write fails only when the counter would overflow, which
   // leaves it signalled anyway.

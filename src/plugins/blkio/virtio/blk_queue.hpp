@@ -31,10 +31,12 @@ struct RingSetup {
   SplitQueue* ring;
   const AddressMap* map;
   uint8_t* slots;
-  int kick_fd;
+  int kick_fd;  // an eventfd to write, or -1 with notify_mmio
   int call_fd;
   int watch_fd;              // hangs up when the device is gone; -1 for none
   const char* gone_message;  // logged when it does
+  volatile uint16_t* notify_mmio;  // virtio-pci: the queue's notify register, or null
+  uint16_t notify_value;           // what to write there (the queue index)
 };
 
 // One virtqueue and the lanes sharing it.
