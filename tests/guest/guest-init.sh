@@ -11,8 +11,9 @@
 #   GUEST-BENCH NAME IOPS
 #   GUEST-DONE
 #
-# /guest.conf (from the host) sets BENCH_SECONDS, BENCH_ROUNDS and
-# BENCH_DEPTH.
+# /guest.conf (from the host) sets CHECK_TIMEOUT (seconds for one
+# driver's checks), SERVER_FLAGS (e.g. -v), BENCH_SECONDS, BENCH_ROUNDS
+# and BENCH_DEPTH.
 # Every wait is bounded; the host's timeout bounds the whole run.
 
 /bin/busybox --install -s /bin
@@ -53,7 +54,8 @@ start_server() {
     name=$1
     shift
     rm -f "/tmp/$name.sock" "/tmp/$name.pid"
-    ${SERVER:-/usr/local/bin/nbdkit} -f -U "/tmp/$name.sock" -P "/tmp/$name.pid" "$@" \
+    # shellcheck disable=SC2086  # SERVER_FLAGS is a list of words
+    ${SERVER:-/usr/local/bin/nbdkit} -f $SERVER_FLAGS -U "/tmp/$name.sock" -P "/tmp/$name.pid" "$@" \
         >"/tmp/$name.log" 2>&1 &
     server_pid=$!
     i=0
@@ -65,8 +67,16 @@ start_server() {
     [ -s "/tmp/$name.pid" ]
 }
 
+# stop_server: SIGTERM, then SIGKILL if the server is still there after
+# 5 s (a driver stuck waiting for a device must not hang the guest).
 stop_server() {
     kill "$server_pid" 2>/dev/null
+    i=0
+    while kill -0 "$server_pid" 2>/dev/null && [ $i -lt 50 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    kill -KILL "$server_pid" 2>/dev/null
     wait "$server_pid" 2>/dev/null
 }
 
@@ -86,11 +96,18 @@ run_check() {
         stop_server
         return
     fi
-    if /usr/local/bin/guest-check check "/tmp/$name.sock" "$slot" >"/tmp/$name.out" 2>&1; then
+    if timeout "$CHECK_TIMEOUT" /usr/local/bin/guest-check check "/tmp/$name.sock" "$slot" \
+        >"/tmp/$name.out" 2>&1; then
         result PASS "$name" "$(grep -c '^PASS' "/tmp/$name.out") steps"
     else
+        status=$?
         sed "s/^/guest: $name: /" "/tmp/$name.out" "/tmp/$name.log"
-        result FAIL "$name" "$(grep -m1 '^FAIL' "/tmp/$name.out")"
+        if [ $status = 143 ]; then
+            result FAIL "$name" "no answer within ${CHECK_TIMEOUT}s after:" \
+                "$(grep -E '^(PASS|FAIL)' "/tmp/$name.out" | tail -1)"
+        else
+            result FAIL "$name" "$(grep -m1 '^FAIL' "/tmp/$name.out")"
+        fi
     fi
     stop_server
 }
@@ -120,7 +137,8 @@ bench() {
     shift
     echo 3 >/proc/sys/vm/drop_caches
     if start_server "$name" "$@" &&
-        line=$(/usr/local/bin/guest-check bench "/tmp/$name.sock" "$BENCH_SECONDS" "$BENCH_DEPTH"); then
+        line=$(timeout $((BENCH_SECONDS + 30)) /usr/local/bin/guest-check bench \
+            "/tmp/$name.sock" "$BENCH_SECONDS" "$BENCH_DEPTH"); then
         echo "GUEST-BENCH $name ${line#IOPS }"
     else
         sed "s/^/guest: $name: /" "/tmp/$name.log"
