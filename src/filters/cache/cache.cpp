@@ -85,8 +85,7 @@ class CacheContext final : public nbdkit::FilterContext {
   int store_block(uint64_t block, const char* data, CacheState s);
   int write_through(uint64_t block, const char* data, uint32_t fua);
   int change_bytes(uint64_t block, const char* bytes, uint64_t n, uint64_t pos, bool through, uint32_t fua);
-  template <typename Edit>
-  int modify(uint64_t offset, uint64_t count, uint32_t flags, Edit edit);
+  int modify(uint64_t offset, uint64_t count, uint32_t flags, const nbdkit::filters::NewBytes& bytes);
   int zero_whole_blocks(uint64_t first, uint64_t last, uint32_t flags);
 
   std::shared_ptr<BlockCache> cache_;
@@ -167,12 +166,10 @@ int CacheContext::write_through(uint64_t block, const char* data, uint32_t fua) 
   return 0;
 }
 
-// Changes every block touched by [offset, offset + count):
-// edit(block_data, offset_in_block, disk_offset, length) writes the new
-// bytes into a block's scratch copy; then the blocks are dirty, or
-// written through to the plugin.
-template <typename Edit>
-int CacheContext::modify(uint64_t offset, uint64_t count, uint32_t flags, Edit edit) {
+// Puts `bytes` at every block touched by [offset, offset + count); then
+// the blocks are dirty, or written through to the plugin.
+int CacheContext::modify(uint64_t offset, uint64_t count, uint32_t flags,
+                         const nbdkit::filters::NewBytes& bytes) {
   const bool through = writes_through(flags);
   const uint32_t fua = through ? fua_below(flags) : 0;
   const int err = cache_->blocks().for_blocks(offset, count, [&](char* data, uint64_t block, uint64_t at,
@@ -182,18 +179,14 @@ int CacheContext::modify(uint64_t offset, uint64_t count, uint32_t flags, Edit e
     // Only the new bytes need writing when the cache already holds the
     // rest of the block, or when it is not cached and the write goes to
     // the plugin anyway (cached, it would cost a read of the block).
-    if (!whole && (s == CacheState::clean || (s == CacheState::dirty && !through))) {
-      edit(data, at, pos, n);
-      return change_bytes(block, data + at, n, pos, through, fua);
-    }
-    if (!whole && s == CacheState::uncached && through) {
-      edit(data, at, pos, n);
-      return next().pwrite(data + at, static_cast<uint32_t>(n), pos, fua);
-    }
+    if (!whole && (s == CacheState::clean || (s == CacheState::dirty && !through)))
+      return change_bytes(block, bytes.at(pos, n, data), n, pos, through, fua);
+    if (!whole && s == CacheState::uncached && through)
+      return next().pwrite(bytes.at(pos, n, data), static_cast<uint32_t>(n), pos, fua);
     // Read-modify-write of the whole block.
     if (!whole)
       if (const int err = load_block(block, data)) return err;
-    edit(data, at, pos, n);
+    bytes.copy_to(data + at, pos, n);
     if (const int err = store_block(block, data, CacheState::dirty)) return err;
     return through ? write_through(block, data, fua) : 0;
   });
@@ -220,27 +213,24 @@ int CacheContext::change_bytes(uint64_t block, const char* bytes, uint64_t n, ui
 }
 
 int CacheContext::pwrite(const void* buf, uint32_t count, uint64_t offset, uint32_t flags) {
-  const auto* in = static_cast<const char*>(buf);
-  return modify(offset, count, flags, [&](char* block, uint64_t at, uint64_t pos, uint64_t n) {
-    std::memcpy(block + at, in + (pos - offset), n);
-  });
+  return modify(offset, count, flags, {static_cast<const char*>(buf), offset});
 }
 
 // Whole blocks become holes in the cache file (they read as zero) and
 // dirty or, written through, leave the cache and are zeroed in the plugin
 // in one request; the edges are written as zeroes.
 int CacheContext::zero(uint32_t count, uint64_t offset, uint32_t flags) {
-  const auto zero_edit = [](char* b, uint64_t at, uint64_t, uint64_t n) { std::memset(b + at, 0, n); };
+  const nbdkit::filters::NewBytes zeroes;
   const uint64_t end = offset + count;
   // Whole blocks [first, last); the short final block counts as whole.
   const uint64_t first = (offset + bs_ - 1) / bs_;
   const uint64_t last = end == cache_->size() ? cache_->blocks().blocks() : end / bs_;
-  if (first >= last) return modify(offset, count, flags, zero_edit);
+  if (first >= last) return modify(offset, count, flags, zeroes);
   if (offset < first * bs_)
-    if (const int err = modify(offset, first * bs_ - offset, flags, zero_edit)) return err;
+    if (const int err = modify(offset, first * bs_ - offset, flags, zeroes)) return err;
   if (const int err = zero_whole_blocks(first, last, flags)) return err;
   const uint64_t tail = std::min(end, last * bs_);
-  return tail < end ? modify(tail, end - tail, flags, zero_edit) : 0;
+  return tail < end ? modify(tail, end - tail, flags, zeroes) : 0;
 }
 
 int CacheContext::zero_whole_blocks(uint64_t first, uint64_t last, uint32_t flags) {

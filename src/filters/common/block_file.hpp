@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -30,6 +31,28 @@ struct CopyOnRead {
 // Adds to `out` the extents `below` reports for [offset, offset + count),
 // and whatever it leaves out as data.  0 or an errno.
 int add_extents_below(Context& below, uint64_t offset, uint64_t count, uint32_t flags, ExtentList& out);
+
+// What a write or zero request puts at a disk range: the bytes of a write
+// buffer starting at disk offset `offset`, or zeroes when `data` is null.
+struct NewBytes {
+  const char* data = nullptr;
+  uint64_t offset = 0;
+
+  // Copies the new content of [pos, pos + n) to `dest`.
+  void copy_to(char* dest, uint64_t pos, uint64_t n) const {
+    if (data)
+      std::memcpy(dest, data + (pos - offset), n);
+    else
+      std::memset(dest, 0, n);
+  }
+  // The new content of [pos, pos + n): in the write buffer itself, or
+  // zeroes put in `scratch`.
+  const char* at(uint64_t pos, uint64_t n, char* scratch) const {
+    if (data) return data + (pos - offset);
+    std::memset(scratch, 0, n);
+    return scratch;
+  }
+};
 
 class BlockFile {
  public:

@@ -1,6 +1,6 @@
 // nbdkit --filter=cow: a writable, temporary copy-on-write overlay over a
 // layer opened read-only (nbdkit-cow-filter(1)).  Writes, trims and zeroes
-// go to the overlay (overlay.cpp), shared by every connection and thrown
+// go to the overlay (a BlockOverlay, filters/common/block_file.hpp), shared by every connection and thrown
 // away at exit; the layer below is never written.
 
 #include <algorithm>
@@ -55,9 +55,7 @@ class CowContext final : public nbdkit::FilterContext {
   }
 
   int pwrite(const void* buf, uint32_t count, uint64_t offset, uint32_t) override {
-    return modify(offset, count, [&](char* dest, uint64_t pos, uint64_t n) {
-      std::memcpy(dest, static_cast<const char*>(buf) + (pos - offset), n);
-    });
+    return modify(offset, count, {static_cast<const char*>(buf), offset});
   }
   int zero(uint32_t count, uint64_t offset, uint32_t) override { return make_zero(count, offset, true); }
   // A trim is advisory: only whole blocks are dropped (and read as zero).
@@ -92,20 +90,17 @@ class CowContext final : public nbdkit::FilterContext {
     return 0;
   }
 
-  // Changes every block touched by [offset, offset+count): edit(dest,
-  // disk_offset, length) fills dest with the new content.  Part of a block
-  // already in the overlay is written in place; any other partial block is
-  // read, modified and stored whole (its first copy into the overlay).
-  template <typename Edit>
-  int modify(uint64_t offset, uint64_t count, Edit edit) {
+  // Puts `bytes` at every block touched by [offset, offset+count).  Part
+  // of a block already in the overlay is written in place; any other
+  // partial block is read, modified and stored whole (its first copy into
+  // the overlay).
+  int modify(uint64_t offset, uint64_t count, const nbdkit::filters::NewBytes& bytes) {
     return overlay_->for_blocks(offset, count, [&](char* data, uint64_t block, uint64_t at, uint64_t pos, uint64_t n) {
-      if (n < bs_ && overlay_->state(block) == CowState::stored) {
-        edit(data, pos, n);
-        return overlay_->write(data, n, pos);
-      }
+      if (n < bs_ && overlay_->state(block) == CowState::stored)
+        return overlay_->write(bytes.at(pos, n, data), n, pos);
       if (n < bs_)
         if (const int err = load_block(block, data)) return err;
-      edit(data + at, pos, n);
+      bytes.copy_to(data + at, pos, n);
       return store_block(block, data);
     });
   }
@@ -121,14 +116,14 @@ class CowContext final : public nbdkit::FilterContext {
 // Whole blocks become zero blocks; the edges of a zero request are
 // written as zeroes, those of a trim left alone.
 int CowContext::make_zero(uint64_t count, uint64_t offset, bool partial_too) {
-  const auto zero_edit = [](char* dest, uint64_t, uint64_t n) { std::memset(dest, 0, n); };
+  const nbdkit::filters::NewBytes zeroes;
   const uint64_t end = offset + count;
   // Whole blocks [first, last); the short final block counts as whole.
   const uint64_t first = (offset + bs_ - 1) / bs_;
   const uint64_t last = end == overlay_->size() ? overlay_->blocks() : end / bs_;
-  if (first >= last) return partial_too ? modify(offset, count, zero_edit) : 0;
+  if (first >= last) return partial_too ? modify(offset, count, zeroes) : 0;
   if (partial_too && offset < first * bs_)
-    if (const int err = modify(offset, first * bs_ - offset, zero_edit)) return err;
+    if (const int err = modify(offset, first * bs_ - offset, zeroes)) return err;
   for (uint64_t b = first; b < last; ++b) {
     std::lock_guard lock(overlay_->lock_for(b));
     // Only a block with data in the file has space to give back; under
@@ -138,7 +133,7 @@ int CowContext::make_zero(uint64_t count, uint64_t offset, bool partial_too) {
   }
   const uint64_t tail = std::min(end, last * bs_);
   if (partial_too && tail < end)
-    if (const int err = modify(tail, end - tail, zero_edit)) return err;
+    if (const int err = modify(tail, end - tail, zeroes)) return err;
   return 0;
 }
 
