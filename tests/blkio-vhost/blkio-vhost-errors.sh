@@ -9,7 +9,7 @@ require_commands nbdsh
 # socket and the reason.
 missing=$TEST_TMPDIR/nothing.sock
 if timeout 60 "$NBDKIT" -U - blkio virtio-blk-vhost-user path="$missing" \
-        --run 'PATH=/usr/bin:$PATH nbdsh -u "$uri" -c "h.pread(512, 0)"' 2>"$TEST_TMPDIR/missing.log"; then
+        --run 'nbdsh -u "$uri" -c "h.pread(512, 0)"' 2>"$TEST_TMPDIR/missing.log"; then
     fail "a missing socket was served"
 fi
 grep -q "No such file or directory" "$TEST_TMPDIR/missing.log" ||
@@ -22,7 +22,7 @@ start_qsd "$disk"
 start_server_unix blkio virtio-blk-vhost-user path="$qsd_vhost"
 kill_pid=$qsd_pid
 export kill_pid
-timeout 60 env PATH="/usr/bin:$PATH" nbdsh -u "$server_uri" -c '
+timeout 60 nbdsh -u "$server_uri" -c '
 import errno, os, signal
 assert len(h.pread(65536, 0)) == 65536
 os.kill(int(os.environ["kill_pid"]), signal.SIGKILL)

@@ -45,7 +45,7 @@ disk=$TEST_TMPDIR/ro.raw
 make_disk "$disk" 4M
 start_qsd "$disk" ""
 if timeout 60 "$NBDKIT" -U - blkio virtio-blk-vhost-user path="$qsd_vhost" \
-        --run 'PATH=/usr/bin:$PATH nbdsh -u "$uri" -c "h.pread(512, 0)"' 2>"$TEST_TMPDIR/ro.log"; then
+        --run 'nbdsh -u "$uri" -c "h.pread(512, 0)"' 2>"$TEST_TMPDIR/ro.log"; then
     fail "a read-only device was served read-write"
 fi
 grep -q "Device is read-only" "$TEST_TMPDIR/ro.log" ||

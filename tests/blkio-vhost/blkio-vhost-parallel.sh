@@ -12,7 +12,7 @@ start_qsd "$disk" ",writable=on,num-queues=2"
 start_server_unix blkio virtio-blk-vhost-user path="$qsd_vhost" num-queues=2
 
 # Two clients connected at the same time.
-timeout 60 env PATH="/usr/bin:$PATH" nbdsh -u "$server_uri" -c "
+timeout 60 nbdsh -u "$server_uri" -c "
 h2 = nbd.NBD()
 h2.connect_uri('$server_uri')
 h.pwrite(b'\x01' * 4096, 0)

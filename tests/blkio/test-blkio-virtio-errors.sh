@@ -14,7 +14,7 @@ require_commands nbdinfo
 expect_connect_error() {
   local pattern=$1
   shift
-  if timeout 60 "$NBDKIT" -U - "$@" --run 'PATH=/usr/bin:$PATH nbdinfo "$uri"' \
+  if timeout 60 "$NBDKIT" -U - "$@" --run 'nbdinfo "$uri"' \
       >"$TEST_TMPDIR/out" 2>"$TEST_TMPDIR/err"; then
     fail "nbdkit $*: served anyway"
   fi

@@ -6,8 +6,6 @@ require_commands nbdsh qemu-img fio
 
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$TEST_TMPDIR"
-# The commands run nbdsh, whose libnbd bindings live in Debian's python3.
-export PATH="/usr/bin:$PATH"
 
 out=$("$NBDKIT" -U - memory 1 --run 'nbdsh -u "$uri" -c "print(h.pread(1, 0))"')
 [[ $out == "b'\\x00'" || $out == "bytearray(b'\\x00')" ]] || fail "nbdsh example printed: $out"

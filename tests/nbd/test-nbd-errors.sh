@@ -3,8 +3,6 @@
 # upstream that is missing or goes away fails the client's requests, never
 # the server, and never hangs.
 source "$(dirname "$0")/../lib/common.sh"
-# nbdsh under timeout needs Debian's python3 (python3-libnbd).
-export PATH="/usr/bin:$PATH"
 require_commands nbdsh nbdinfo /usr/bin/nbdkit
 
 # expect_error PATTERN ARGS...: both nbdkits refuse the command line.

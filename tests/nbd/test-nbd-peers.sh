@@ -3,8 +3,6 @@
 # and port=, and uri=), qemu-storage-daemon's NBD export, qemu-nbd started
 # by command= (socket activation).
 source "$(dirname "$0")/../lib/common.sh"
-# nbdsh in --run commands needs Debian's python3 (python3-libnbd).
-export PATH="/usr/bin:$PATH"
 require_commands nbdsh nbdinfo qemu-img /usr/bin/nbdkit
 
 image=$TEST_TMPDIR/disk.raw

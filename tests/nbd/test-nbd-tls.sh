@@ -4,8 +4,6 @@
 # upstream is plain; a wrong key fails the client's connection, not the
 # server.
 source "$(dirname "$0")/../lib/common.sh"
-# nbdsh in --run commands needs Debian's python3 (python3-libnbd).
-export PATH="/usr/bin:$PATH"
 require_commands nbdsh certtool psktool
 "$SRCDIR/tests/tls/make-credentials.sh" "$TEST_TMPDIR/creds"
 creds=$TEST_TMPDIR/creds

@@ -15,7 +15,7 @@ run_with() {
     local args=()
     while [[ $1 != -- ]]; do args+=("$1"); shift; done
     shift
-    PATH="/usr/bin:$PATH" "$server" -U - "${args[@]}" --run "$1"
+    "$server" -U - "${args[@]}" --run "$1"
 }
 
 # same_info ARGS...: nbdinfo prints the same for ours and Debian's nbdkit

@@ -40,7 +40,7 @@ assert h.pread(7, size - 7) == bytes.fromhex("7fffffffffffff")
 if have_debian; then
     # Random ranges read from both servers at once.
     start_server_unix pattern 64M
-    PATH="/usr/bin:$PATH" "$DEBIAN_NBDKIT" -U - pattern 64M --run "nbdsh -u \"\$uri\" -c '
+    "$DEBIAN_NBDKIT" -U - pattern 64M --run "nbdsh -u \"\$uri\" -c '
 import random
 ours = nbd.NBD()
 ours.connect_uri(\"$server_uri\")

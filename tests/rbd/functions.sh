@@ -1,8 +1,6 @@
 # shellcheck shell=bash disable=SC2034  # conf is for the caller
 # Shared by the rbd tests: the cluster the ctest fixture started.
 source "$(dirname "$0")/../lib/common.sh"
-# nbdsh in --run commands needs Debian's python3 (python3-libnbd).
-export PATH="/usr/bin:$PATH"
 conf=${CEPH_CLUSTER_DIR:-}/ceph.conf
 [[ -n ${CEPH_CLUSTER_DIR:-} && -f $conf ]] || skip "no Ceph cluster (tests/rbd/ceph-cluster.sh)"
 
